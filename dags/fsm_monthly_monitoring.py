@@ -1,0 +1,129 @@
+"""fsm_monthly_monitoring: the monthly monitoring of 'Flere skal med' (a declaration; work is in plugins/fsm)."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Asset, CronDataIntervalTimetable, Param, PokeReturnValue, dag, task, task_group
+from fsm.docs import DAG_DOC, TASK_DOCS
+
+STAGING = Asset(name="fsm_staging", uri="x-fsm://warehouse/staging")
+MARTS = Asset(name="fsm_marts", uri="x-fsm://warehouse/marts")
+REPORT = Asset(name="fsm_tranche_report", uri="x-fsm://reports/tranche_report")
+FEEDS = ("markings", "ydelse", "tilbud", "timer", "uddannelse", "allocations")
+
+
+def _month(context) -> str:
+    from fsm.months import as_of_month
+
+    return as_of_month(context["params"], context.get("data_interval_start")).isoformat()
+
+
+@dag(
+    dag_id="fsm_monthly_monitoring",
+    schedule=CronDataIntervalTimetable("0 0 1 * *", timezone="Europe/Copenhagen"),
+    start_date=pendulum.datetime(2017, 8, 1, tz="Europe/Copenhagen"),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=DAG_DOC,
+    tags=["fsm", "star", "monthly", "finance"],
+    default_args={"owner": "star-monitoring", "retries": 2, "retry_delay": pendulum.duration(minutes=5)},
+    params={
+        "month": Param("", type="string", pattern=r"^(\d{4}-\d{2})?$", description="YYYY-MM; empty = the data interval's month"),
+        "backfill": Param(False, type="boolean", description="Compute 2017-08 … month in one pass and write every month"),
+    },
+)
+def fsm_monthly_monitoring():
+    @task.sensor(
+        task_id="wait_for_month_files",
+        mode="reschedule",
+        poke_interval=pendulum.duration(hours=1),
+        timeout=pendulum.duration(days=10),
+        doc_md=TASK_DOCS["wait_for_month_files"],
+    )
+    def wait_for_month_files(**context) -> PokeReturnValue:
+        import logging
+        from datetime import date
+
+        from fsm.pipeline import missing_files
+
+        month = _month(context)
+        missing = missing_files(date.fromisoformat(month))
+        if missing:
+            logging.getLogger("fsm").warning("month %s still waits for: %s", month[:7], "; ".join(missing))
+        return PokeReturnValue(is_done=not missing, xcom_value=month)
+
+    @task(doc_md=TASK_DOCS["prepare_warehouse"])
+    def prepare_warehouse() -> dict:
+        from fsm.pipeline import prepare_warehouse
+
+        return prepare_warehouse()
+
+    @task_group(group_id="ingest")
+    def ingest(month: str):
+        for feed in FEEDS:
+
+            @task(task_id=f"ingest_{feed}", doc_md=TASK_DOCS["ingest"], outlets=[STAGING])
+            def ingest_one(month: str, feed: str = feed) -> dict:
+                from datetime import date
+
+                from fsm.pipeline import ingest
+
+                return ingest(feed, date.fromisoformat(month))
+
+            ingest_one(month)
+
+    @task_group(group_id="quality")
+    def quality(month: str):
+        @task(doc_md=TASK_DOCS["check_inputs"])
+        def check_inputs(month: str) -> dict:
+            from datetime import date
+
+            from fsm.pipeline import quality_inputs
+
+            return quality_inputs(date.fromisoformat(month))
+
+        @task(doc_md=TASK_DOCS["check_markings"])
+        def check_markings(month: str) -> dict:
+            from datetime import date
+
+            from fsm.pipeline import quality_markings
+
+            return quality_markings(date.fromisoformat(month))
+
+        check_inputs(month) >> check_markings(month)
+
+    @task_group(group_id="transform")
+    def transform(month: str):
+        @task(doc_md=TASK_DOCS["build_marts"], outlets=[MARTS])
+        def build_marts(month: str, **context) -> dict:
+            from datetime import date
+
+            from fsm.pipeline import transform
+
+            return transform(date.fromisoformat(month), backfill=bool(context["params"]["backfill"]))
+
+        build_marts(month)
+
+    @task(doc_md=TASK_DOCS["write_report"], outlets=[REPORT])
+    def write_report(month: str) -> dict:
+        from datetime import date
+
+        from fsm.pipeline import report
+
+        return report(date.fromisoformat(month))
+
+    @task(doc_md=TASK_DOCS["publish"], outlets=[STAGING, MARTS, REPORT])
+    def publish(month: str, report: dict) -> dict:
+        return {"month": month[:7], "report_dir": report.get("dir")}
+
+    month = wait_for_month_files()
+    ready = prepare_warehouse()
+    staged = ingest(month)
+    checked = quality(month)
+    built = transform(month)
+    written = write_report(month)
+    month >> ready >> staged >> checked >> built >> written
+    publish(month, written)
+
+
+monthly_dag = fsm_monthly_monitoring()

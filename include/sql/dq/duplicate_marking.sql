@@ -1,0 +1,22 @@
+-- duplicate_marking (M6): two markings of the same code for one citizen whose half-open
+-- periods overlap; one row per pair, marking_id the later-starting (ties by registration
+-- time, then id).
+-- batch: stg_markings
+select
+    a.marking_id,
+    b.marking_id as other_marking_id,
+    a.kommune_kode,
+    a.person_key,
+    a.marking_code || ' twice: ' || b.start_date || '–' || coalesce(b.end_date::text, 'open')
+        || ' and ' || a.start_date || '–' || coalesce(a.end_date::text, 'open') as detail
+from {batch} as a
+inner join stg_markings as b
+    on b.file_id = a.file_id
+    and b.person_key = a.person_key
+    and b.marking_code = a.marking_code
+    and (b.start_date, b.registered_at, b.marking_id) < (a.start_date, a.registered_at, a.marking_id)
+where a.file_id = {{ snapshot_file_id }}
+    and coalesce(a.end_date >= a.start_date, true)
+    and coalesce(b.end_date >= b.start_date, true)
+    and a.start_date < coalesce(b.end_date, 'infinity'::date)
+    and b.start_date < coalesce(a.end_date, 'infinity'::date)

@@ -1,0 +1,21 @@
+-- marking_outside_target_group (T2): an FSM1 municipal marking for a citizen with no
+-- FSM_BRUTTO in force on the project start day.
+-- batch: stg_markings
+select
+    m.marking_id,
+    '' as other_marking_id,
+    m.kommune_kode,
+    m.person_key,
+    m.marking_code || ' from ' || m.start_date || ' for a citizen with no FSM_BRUTTO in force on '
+        || {{ project_start }} as detail
+from {batch} as m
+where m.file_id = {{ snapshot_file_id }}
+    and m.marking_code in ('FSM_GR1', 'FSM_GR2', 'FSM_GR3', 'FSM_UDSKUDT', 'FSM_PJF')
+    and not exists (
+        select 1 from stg_markings as b
+        where b.file_id = m.file_id
+            and b.person_key = m.person_key
+            and b.marking_code = 'FSM_BRUTTO'
+            and b.start_date <= {{ project_start }}
+            and (b.end_date is null or b.end_date > {{ project_start }})
+    )

@@ -1,0 +1,25 @@
+-- overlapping_group_marking (M2, M6): two markings of different codes among FSM_GR1/2/3 of one
+-- citizen whose half-open periods overlap; one row per pair, marking_id the later-starting
+-- (ties by registration time, then id), other_marking_id the earlier. A same-day switch
+-- (group 1 ends 2018-03-01, group 2 starts 2018-03-01) is not an overlap.
+-- batch: stg_markings
+select
+    a.marking_id,
+    b.marking_id as other_marking_id,
+    a.kommune_kode,
+    a.person_key,
+    a.marking_code || ' from ' || a.start_date || ' overlaps ' || b.marking_code || ' '
+        || b.start_date || '–' || coalesce(b.end_date::text, 'open') as detail
+from {batch} as a
+inner join stg_markings as b
+    on b.file_id = a.file_id
+    and b.person_key = a.person_key
+    and b.marking_code <> a.marking_code
+    and b.marking_code in ('FSM_GR1', 'FSM_GR2', 'FSM_GR3')
+    and (b.start_date, b.registered_at, b.marking_id) < (a.start_date, a.registered_at, a.marking_id)
+where a.file_id = {{ snapshot_file_id }}
+    and a.marking_code in ('FSM_GR1', 'FSM_GR2', 'FSM_GR3')
+    and coalesce(a.end_date >= a.start_date, true)
+    and coalesce(b.end_date >= b.start_date, true)
+    and a.start_date < coalesce(b.end_date, 'infinity'::date)
+    and b.start_date < coalesce(a.end_date, 'infinity'::date)

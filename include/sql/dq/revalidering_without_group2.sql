@@ -1,0 +1,33 @@
+-- revalidering_without_group2 (letter of 16-10-2017: group 2 'skal endvidere udfyldes i det
+-- tilfælde borgeren tilkendes revalidering'): a target-group citizen paid REVALIDERING in a week
+-- of the month, with no FSM_GR2 registered and in force on the month's last day. Warning.
+-- batch: stg_ydelse
+select
+    'REVALIDERING ' || to_char({{ as_of_month }}::date, 'YYYY-MM') as marking_id,
+    '' as other_marking_id,
+    min(y.kommune_kode) as kommune_kode,
+    y.person_key,
+    'paid REVALIDERING in ' || count(*) || ' week(s) of ' || to_char({{ as_of_month }}::date, 'YYYY-MM')
+        || ', no FSM_GR2 in force on ' || {{ last_day }} as detail
+from {batch} as y
+where y.file_id = {{ ydelse_file_id }}
+    and y.week_month = {{ as_of_month }}
+    and y.ydelse_kode = 'REVALIDERING'
+    and exists (  -- in the target group (T2)
+        select 1 from stg_markings as b
+        where b.file_id = {{ snapshot_file_id }}
+            and b.person_key = y.person_key
+            and b.marking_code = 'FSM_BRUTTO'
+            and b.start_date <= {{ project_start }}
+            and (b.end_date is null or b.end_date > {{ project_start }})
+    )
+    and not exists (
+        select 1 from stg_markings as g
+        where g.file_id = {{ snapshot_file_id }}
+            and g.person_key = y.person_key
+            and g.marking_code = 'FSM_GR2'
+            and g.registered_date <= {{ last_day }}
+            and g.start_date <= {{ last_day }}
+            and (g.end_date is null or g.end_date > {{ last_day }})
+    )
+group by y.person_key

@@ -1,0 +1,86 @@
+"""The landing zone (CONTRACT §1) behind one interface: a local folder or any fsspec URL.
+
+The synthetic generator writes the same layout, so tests and `make run` read it the
+same way production reads s3://… .
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+import fsspec
+
+from fsm.config import landing_root, max_file_bytes
+
+# feed -> (folder under the root, file-name pattern with the period in group 'p')
+FEED_LAYOUT: dict[str, tuple[str, re.Pattern[str]]] = {
+    "markings": ("markings", re.compile(r"^markings_(?P<p>\d{4}-\d{2}-\d{2})\.(?P<fmt>csv|parquet)$")),
+    "ydelse": ("registers/ydelse", re.compile(r"^ydelse_(?P<p>\d{4}-\d{2})\.(?P<fmt>csv|parquet)$")),
+    "tilbud": ("registers/tilbud", re.compile(r"^tilbud_(?P<p>\d{4}-\d{2})\.(?P<fmt>csv|parquet)$")),
+    "timer": ("registers/timer", re.compile(r"^timer_(?P<p>\d{4}-\d{2})\.(?P<fmt>csv|parquet)$")),
+    "uddannelse": ("registers/uddannelse", re.compile(r"^uddannelse_(?P<p>\d{4}-\d{2})\.(?P<fmt>csv|parquet)$")),
+    "allocations": ("reference", re.compile(r"^allocations(?P<p>)\.(?P<fmt>csv|parquet)$")),
+}
+REGISTER_FEEDS = ("ydelse", "tilbud", "timer")  # a month's run waits for these
+OPTIONAL_FEEDS = ("uddannelse", "allocations")
+
+
+class LandingError(RuntimeError):
+    """A landing file that cannot be used as a whole; the message names the file."""
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    feed: str
+    name: str
+    path: str  # path inside the filesystem
+    uri: str  # what operators see in messages
+    period: date  # extract date (markings) or described month (registers)
+    fmt: str  # csv | parquet
+
+
+class LandingZone:
+    def __init__(self, root: str | None = None):
+        self.root = (root or landing_root()).rstrip("/")
+        self.fs, self.base = fsspec.core.url_to_fs(self.root)
+
+    def files(self, feed: str) -> list[LandingFile]:
+        """Every file of a feed, oldest period first. A misnamed data file is an error, not skipped."""
+        folder, pattern = FEED_LAYOUT[feed]
+        directory = f"{self.base}/{folder}"
+        if not self.fs.exists(directory):
+            return []
+        found = []
+        for path in self.fs.ls(directory, detail=False):
+            name = path.rstrip("/").rsplit("/", 1)[-1]
+            if not name.endswith((".csv", ".parquet")):
+                continue  # README, .done markers, … are not deliveries
+            m = pattern.match(name)
+            if not m:
+                raise LandingError(f"{self._uri(folder, name)}: file name does not match the {feed} layout of CONTRACT §1")
+            try:
+                period = _period(m.group("p"))
+            except ValueError as exc:
+                raise LandingError(f"{self._uri(folder, name)}: bad date in file name ({exc})") from exc
+            found.append(LandingFile(feed, name, path, self._uri(folder, name), period, m.group("fmt")))
+        return sorted(found, key=lambda f: (f.period, f.name))
+
+    def read_bytes(self, f: LandingFile) -> bytes:
+        size = self.fs.size(f.path)
+        limit = max_file_bytes()
+        if size is not None and size > limit:
+            raise LandingError(f"{f.uri}: {size:,} bytes exceeds the input limit FSM_MAX_FILE_BYTES={limit:,}")
+        return self.fs.cat_file(f.path)
+
+    def _uri(self, folder: str, name: str) -> str:
+        return f"{self.root}/{folder}/{name}"
+
+
+def _period(text: str) -> date:
+    if not text:  # allocations: no period
+        return date(1900, 1, 1)
+    if len(text) == 7:
+        return date.fromisoformat(text + "-01")
+    return date.fromisoformat(text)

@@ -1,0 +1,65 @@
+"""What each task of `fsm_monthly_monitoring` does, callable without a scheduler.
+
+Every function takes the as-of month and returns a small JSON-able dict of counts
+(it lands in XCom: never a CPR or a person_key).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from fsm import months
+from fsm.landing import REGISTER_FEEDS, LandingZone
+
+log = logging.getLogger(__name__)
+
+
+def missing_files(month: date, root: str | None = None) -> list[str]:
+    """What month M's run still waits for: a markings snapshot extracted in M, and M's register files."""
+    zone = LandingZone(root)
+    missing = []
+    snapshots = [f for f in zone.files("markings") if months.next_month(month) > f.period >= month]
+    if not snapshots:
+        missing.append(f"markings/markings_{months.label(month)}-DD.csv (a snapshot extracted in {months.label(month)})")
+    for feed in REGISTER_FEEDS:
+        if not any(f.period == month for f in zone.files(feed)):
+            missing.append(f"registers/{feed}/{feed}_{months.label(month)}.csv")
+    return missing
+
+
+def prepare_warehouse() -> dict[str, object]:
+    from fsm import warehouse
+
+    applied = warehouse.migrate()
+    return {"warehouse": warehouse.describe_url(), "migrations_applied": applied}
+
+
+def ingest(feed: str, month: date) -> dict[str, object]:
+    from fsm.ingest import ingest_feed
+
+    return ingest_feed(feed, month)
+
+
+def transform(month: date, backfill: bool = False) -> dict[str, object]:
+    from fsm.transform import run_fsm1
+
+    return run_fsm1(month, write_all_months=backfill)
+
+
+def quality_inputs(month: date) -> dict[str, object]:
+    from fsm.quality import check_inputs
+
+    return check_inputs(month)
+
+
+def quality_markings(month: date) -> dict[str, object]:
+    from fsm.quality import check_markings
+
+    return check_markings(month)
+
+
+def report(month: date) -> dict[str, object]:
+    from fsm.report import write_reports
+
+    return write_reports(month)

@@ -1,0 +1,83 @@
+"""Shared fixtures: a real PostgreSQL warehouse per test session, the project's Airflow home.
+
+FSM_TEST_PG_URL (default: the machine's server on 127.0.0.1:5432) is used to create a fresh
+database for the session; when it does not answer, an embedded pgserver is started instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "plugins"))
+os.environ.setdefault("FSM_PSEUDONYM_KEY", "test-key-" + "x" * 24)
+os.environ.pop("FSM_ENV", None)
+
+from fsm import airflow_env  # noqa: E402
+
+airflow_env.configure()
+
+DATA_TABLES = (
+    "ingest_rejects", "stg_markings", "stg_ydelse", "stg_tilbud", "stg_timer", "stg_uddannelse", "stg_allocations",
+    "mart_visitation_progress", "mart_activity_share", "mart_tranche_status", "mart_fsm2_result",
+    "mart_fsm2_requirement", "dq_marking_violations", "run_log", "ingest_file",
+)  # fmt: skip
+
+
+def _server_url() -> str | None:
+    import psycopg
+
+    url = os.environ.get("FSM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            return url
+    except psycopg.OperationalError:
+        return None
+
+
+@pytest.fixture(scope="session")
+def warehouse_url(tmp_path_factory) -> str:
+    import psycopg
+
+    from fsm import warehouse
+
+    admin = _server_url()
+    if admin is None:
+        import pgserver
+
+        server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+        admin = server.get_uri()
+    name = f"fsm_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"create database {name}")
+    base, _, query = admin.partition("?")
+    url = base.rsplit("/", 1)[0] + "/" + name + (("?" + query) if query else "")
+    os.environ["FSM_WAREHOUSE_URL"] = url
+    warehouse.url.cache_clear()
+    warehouse.migrate()
+    yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"drop database if exists {name} with (force)")
+
+
+@pytest.fixture
+def wh(warehouse_url):
+    """An empty warehouse (schema kept) for one test."""
+    from fsm import warehouse
+
+    with warehouse.connect() as conn:
+        conn.execute("truncate " + ", ".join(DATA_TABLES) + " restart identity cascade")
+    return warehouse
+
+
+@pytest.fixture
+def landing(tmp_path, monkeypatch):
+    root = tmp_path / "landing"
+    root.mkdir()
+    monkeypatch.setenv("FSM_LANDING", str(root))
+    return root
