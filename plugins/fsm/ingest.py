@@ -141,8 +141,28 @@ def _read_csv(f: LandingFile, data: bytes) -> RawTable:
     cols = FEED_COLUMNS[f.feed]
     frame = pd.DataFrame(rows, columns=list(cols), dtype=object) if rows else pd.DataFrame(columns=list(cols), dtype=object)
     frame["line_no"] = np.array(line_nos, dtype=np.int64)
-    frame["_raw"] = [sep.join(r) for r in rows]
+    frame["_raw"] = [sep.join(r) for r in _mask_cpr_column(f.feed, rows)]
+    cpr_at = header.index("cpr") if "cpr" in header else None
+    rejects = [(ln, reason, _mask_field(raw, sep, cpr_at)) for ln, reason, raw in rejects]
     return RawTable(frame, rejects, rows_read)
+
+
+def _mask_cpr_column(feed: str, rows: list[list[str]]) -> list[list[str]]:
+    """Rejected rows are stored with the CPR field masked, whatever it holds (a typo is still personal)."""
+    cols = FEED_COLUMNS[feed]
+    if "cpr" not in cols:
+        return rows
+    i = cols.index("cpr")
+    return [r[:i] + ["XXXXXX-XXXX"] + r[i + 1 :] for r in rows]
+
+
+def _mask_field(raw: str, sep: str, position: int | None) -> str:
+    if position is None:
+        return raw
+    parts = raw.split(sep)
+    if position < len(parts):
+        parts[position] = "XXXXXX-XXXX"
+    return sep.join(parts)
 
 
 def _physical_lines(text: str, first: int, last: int) -> str:
@@ -180,7 +200,8 @@ def _read_parquet(f: LandingFile, data: bytes) -> RawTable:
         frame[name] = [_parquet_text(v) for v in values]
     # Parquet has no lines: row i is reported as line i + 2, as if the header were line 1.
     frame["line_no"] = np.arange(2, table.num_rows + 2, dtype=np.int64)
-    frame["_raw"] = frame[list(cols)].agg(";".join, axis=1) if table.num_rows else []
+    shown = frame[list(cols)].assign(cpr="XXXXXX-XXXX") if "cpr" in cols else frame[list(cols)]
+    frame["_raw"] = shown.agg(";".join, axis=1) if table.num_rows else []
     return RawTable(frame.astype({c: object for c in cols}), [], table.num_rows)
 
 

@@ -1,0 +1,102 @@
+"""A tiny landing-zone builder for rule tests: hand-made markings, offers, hours and benefits."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+from fsm.ingest import ingest_feed
+from fsm.months import month_range, parse_month
+from fsm.transform import run_fsm1
+
+MARKINGS_HEADER = "marking_id;cpr;kommune_kode;marking_code;start_date;end_date;registered_at;fritagelse_aarsag"
+
+
+def cpr(n: int) -> str:
+    """A synthetic CPR: born 1 Jan 1980, serial 1000 + n (7th digit 1: 1900s)."""
+    return f"010180{1000 + n:04d}"
+
+
+def person_key(n: int) -> str:
+    from fsm.cpr import person_key as pk
+
+    return pk(cpr(n))
+
+
+class Scenario:
+    def __init__(self, root: Path):
+        self.root = root
+        self.markings: list[tuple] = []  # (id, person, kommune, code, start, end, registered, visible_from_extract, reason)
+        self.tilbud: dict[str, list[str]] = defaultdict(list)
+        self.timer: dict[str, list[str]] = defaultdict(list)
+        self.ydelse: dict[str, list[str]] = defaultdict(list)
+        self.allocations: list[str] = []
+
+    def mark(self, mid, person, code, start, end=None, registered=None, kommune=101, end_registered=None, reason=""):
+        """A marking; `end_registered` = the day its end date was entered (earlier snapshots show it open)."""
+        self.markings.append((mid, person, kommune, code, start, end, registered or start, end_registered, reason))
+        return self
+
+    def brutto(self, person, kommune=101, end=None, end_registered=None):
+        return self.mark(f"brutto{person}", person, "FSM_BRUTTO", "2016-12-01", end, "2017-06-20", kommune, end_registered)
+
+    def offer(self, delivery_month, tid, person, typ, start, end="", kommune=101):
+        self.tilbud[delivery_month].append(f"{tid};{cpr(person)};{kommune};{typ};{start};{end}")
+        return self
+
+    def hours(self, month, person, hours, subsidised=0):
+        self.timer[month].append(f"{cpr(person)};{month};12345678;{hours};{subsidised}")
+        return self
+
+    def benefit(self, iso_week, person, code="KONTANTHJAELP", kommune=101):
+        month = _week_month(iso_week)
+        self.ydelse[month].append(f"{cpr(person)};{iso_week};{kommune};{code};AKTIVITETSPARAT;0;DANSK")
+        return self
+
+    def grant(self, kommune, amount, programme="FSM1"):
+        self.allocations.append(f"{kommune};{programme};{amount}")
+        return self
+
+    def write(self, last: str) -> None:
+        """One snapshot per month (extracted on its last day) and register files for every month up to `last`."""
+        from fsm.months import last_day
+
+        for m in month_range(date(2017, 8, 1), parse_month(last)):
+            extract = last_day(m)
+            rows = []
+            for mid, person, kommune, code, start, end, registered, end_registered, reason in self.markings:
+                if date.fromisoformat(registered[:10]) > extract:
+                    continue
+                shown_end = end if end and (end_registered is None or date.fromisoformat(end_registered) <= extract) else ""
+                rows.append(f"{mid};{cpr(person)};{kommune};{code};{start};{shown_end};{registered};{reason}")
+            if rows:
+                self._file(f"markings/markings_{extract}.csv", MARKINGS_HEADER, rows)
+            label = m.strftime("%Y-%m")
+            self._file(f"registers/tilbud/tilbud_{label}.csv", "tilbud_id;cpr;kommune_kode;tilbud_type;start_date;end_date", self.tilbud.get(label, []))
+            self._file(f"registers/timer/timer_{label}.csv", "cpr;month;cvr;hours;subsidised", self.timer.get(label, []))
+            self._file(f"registers/ydelse/ydelse_{label}.csv",
+                       "cpr;iso_week;kommune_kode;ydelse_kode;matchgruppe;introduktionsprogram;herkomst", self.ydelse.get(label, []))  # fmt: skip
+        if self.allocations:
+            self._file("reference/allocations.csv", "kommune_kode;programme;grant_dkk", self.allocations)
+
+    def run(self, last: str, months: list[str] | None = None, backfill: bool = False) -> None:
+        """Ingest what `last` may see and compute the marts (each month in `months`, or `last`)."""
+        self.write(last)
+        lm = parse_month(last)
+        for feed in ("markings", "ydelse", "tilbud", "timer", "allocations"):
+            ingest_feed(feed, lm, str(self.root))
+        if backfill:
+            run_fsm1(lm, write_all_months=True)
+        for m in months or ([] if backfill else [last]):
+            run_fsm1(parse_month(m))
+
+    def _file(self, rel: str, header: str, rows: list[str]) -> None:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+
+
+def _week_month(iso_week: str) -> str:
+    y, w = iso_week.split("-W")
+    return date.fromisocalendar(int(y), int(w), 4).strftime("%Y-%m")
