@@ -102,7 +102,15 @@ def fsm_monthly_monitoring():
 
             return transform(date.fromisoformat(month), backfill=bool(context["params"]["backfill"]))
 
-        build_marts(month)
+        @task(doc_md=TASK_DOCS["check_marts"])
+        def check_marts(month: str) -> dict:
+            from datetime import date
+
+            from fsm.pipeline import quality_marts
+
+            return quality_marts(date.fromisoformat(month))
+
+        build_marts(month) >> check_marts(month)
 
     @task(doc_md=TASK_DOCS["write_report"], outlets=[REPORT])
     def write_report(month: str) -> dict:

@@ -52,6 +52,12 @@ read the log; the month can be rerun.
 Computes FSM1 visitation (V1–V4), activity share (A1–A2) and tranche status (P1–P5) for month M
 and replaces M's rows in the marts in one transaction. **On failure** nothing is written; rerun.
 """,
+    "check_marts": """
+Great Expectations suites on month M's mart rows (`expectations/mart_*.json`): keys unique,
+percentages 0–100, visited + deferred + unvisited = target, three tranches per municipality adding
+up to its grant. **On failure** the message names the expectation and the row count: the marts
+are wrong, do not send the report; open the Data Docs, fix the model, rerun the month.
+""",
     "write_report": """
 Writes the finance report for month M: `tranche_report.xlsx`, `.html` and `.csv` under
 `FSM_REPORTS_DIR/<YYYY-MM>/`. **On failure:** check the folder is writable; rerun the task.

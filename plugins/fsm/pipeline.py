@@ -54,9 +54,15 @@ def quality_inputs(month: date) -> dict[str, object]:
 
 
 def quality_markings(month: date) -> dict[str, object]:
-    from fsm.quality import check_markings
+    from fsm.quality import check_markings_with_gx
 
-    return check_markings(month)
+    return check_markings_with_gx(month)
+
+
+def quality_marts(month: date) -> dict[str, object]:
+    from fsm.quality import check_marts
+
+    return check_marts(month)
 
 
 def report(month: date) -> dict[str, object]:

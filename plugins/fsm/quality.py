@@ -99,30 +99,51 @@ def check_markings(month: date) -> dict[str, object]:
     return {"month": months.label(month), "violations": counts}
 
 
-# Input checks: (name, SQL counting offending rows among the files month M may see).
-INPUT_CHECKS = {
-    "ydelse: one row per citizen and ISO week in a delivery": """
-        select coalesce(sum(n - 1), 0) from (
-            select count(*) as n from stg_ydelse y join ingest_file f using (file_id)
-            where f.period <= %(month)s group by y.file_id, y.person_key, y.iso_week having count(*) > 1) d""",
-    "timer: hours >= 0": """
-        select count(*) from stg_timer t join ingest_file f using (file_id) where f.period <= %(month)s and t.hours < 0""",
-    "markings: marking_id unique within a snapshot": """
-        select coalesce(sum(n - 1), 0) from (
-            select count(*) as n from stg_markings m join ingest_file f using (file_id)
-            where f.period <= %(last_day)s group by m.file_id, m.marking_id having count(*) > 1) d""",
-}
+INPUT_SUITES = ["stg_markings", "stg_ydelse", "stg_tilbud", "stg_timer", "stg_uddannelse"]
+RULE_SUITES = ["dq_marking_rules", "dq_register_crosscheck"]
+MART_SUITES = ["mart_visitation_progress", "mart_activity_share", "mart_tranche_status"]
+
+
+def _params(month: date) -> dict[str, object]:
+    with connect() as conn:
+        params = _snapshot_context(conn, month)
+    if params is None:
+        raise DataQualityError(f"no markings snapshot extracted by the end of {months.label(month)}: nothing to check")
+    return params
 
 
 def check_inputs(month: date) -> dict[str, object]:
-    failed = {}
-    with connect() as conn:
-        for name, sql in INPUT_CHECKS.items():
-            n = conn.execute(sql, {"month": month, "last_day": months.last_day(month)}).fetchone()[0]
-            if n:
-                failed[name] = int(n)
+    """The input suites on month M's deliveries; a failure fails the task, naming expectation and row count."""
+    from fsm.gx_runner import data_docs_dir, describe_failures, run_suites
+
+    outcomes = run_suites(INPUT_SUITES, month, _params(month), fresh_docs=True)
+    failed = [o for o in outcomes if not o.success]
     if failed:
-        raise DataQualityError(
-            "input suite failed for " + months.label(month) + ": " + "; ".join(f"{k}: {v} row(s)" for k, v in failed.items())
-        )
-    return {"month": months.label(month), "checks": len(INPUT_CHECKS), "failed": 0}
+        raise DataQualityError(f"input suite failed for {months.label(month)}: {describe_failures(failed)}")
+    return {"month": months.label(month), "suites": len(outcomes), "failed": 0, "data_docs": str(data_docs_dir(month) / "index.html")}
+
+
+def check_marts(month: date) -> dict[str, object]:
+    from fsm.gx_runner import data_docs_dir, describe_failures, run_suites
+
+    outcomes = run_suites(MART_SUITES, month, _params(month))
+    failed = [o for o in outcomes if not o.success]
+    if failed:
+        raise DataQualityError(f"mart suite failed for {months.label(month)}: {describe_failures(failed)}")
+    return {"month": months.label(month), "suites": len(outcomes), "failed": 0, "data_docs": str(data_docs_dir(month) / "index.html")}
+
+
+def check_markings_with_gx(month: date) -> dict[str, object]:
+    """Write the violations, then let GX evaluate the same rule queries; both counts must agree."""
+    from fsm.gx_runner import data_docs_dir, run_suites
+
+    written = check_markings(month)["violations"]
+    outcomes = run_suites(RULE_SUITES, month, _params(month))
+    gx_counts = {o.rule_id: o.unexpected_count for s in outcomes for o in s.outcomes if o.rule_id}
+    errors = {o.rule_id: o.error for s in outcomes for o in s.outcomes if o.error}
+    if errors:
+        raise DataQualityError(f"marking rule query failed in GX: {errors}")
+    disagree = {r: (written.get(r), gx_counts.get(r)) for r in MARKING_RULES if written.get(r) != gx_counts.get(r)}
+    if disagree:
+        raise DataQualityError(f"GX and dq_marking_violations disagree (table, GX): {disagree}")
+    return {"month": months.label(month), "violations": written, "data_docs": str(data_docs_dir(month) / "index.html")}

@@ -2,6 +2,13 @@
 -- periods overlap; one row per pair, marking_id the later-starting (ties by registration
 -- time, then id).
 -- batch: stg_markings
+with
+
+batch as (  -- GX substitutes its batch here; the violations table reads the table itself.
+    -- A query with a JOIN gets GX's batch without an alias, so it names its own (src).
+    select * from {batch} as src
+)
+
 select
     a.marking_id,
     b.marking_id as other_marking_id,
@@ -9,7 +16,7 @@ select
     a.person_key,
     a.marking_code || ' twice: ' || b.start_date || '–' || coalesce(b.end_date::text, 'open')
         || ' and ' || a.start_date || '–' || coalesce(a.end_date::text, 'open') as detail
-from {batch} as a
+from batch as a
 inner join stg_markings as b
     on b.file_id = a.file_id
     and b.person_key = a.person_key

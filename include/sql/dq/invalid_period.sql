@@ -1,11 +1,17 @@
 -- invalid_period (M6): end_date before start_date. Such a marking is ignored in the figures (D1).
 -- batch: stg_markings
+with
+
+batch as (  -- GX substitutes its batch here; the violations table reads the table itself
+    select * from {batch}
+)
+
 select
     m.marking_id,
     '' as other_marking_id,
     m.kommune_kode,
     m.person_key,
     m.marking_code || ' ends ' || m.end_date || ' before it starts ' || m.start_date as detail
-from {batch} as m
+from batch as m
 where m.file_id = {{ snapshot_file_id }}
     and m.end_date < m.start_date

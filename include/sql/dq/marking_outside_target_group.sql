@@ -1,6 +1,12 @@
 -- marking_outside_target_group (T2): an FSM1 municipal marking for a citizen with no
 -- FSM_BRUTTO in force on the project start day.
 -- batch: stg_markings
+with
+
+batch as (  -- GX substitutes its batch here; the violations table reads the table itself
+    select * from {batch}
+)
+
 select
     m.marking_id,
     '' as other_marking_id,
@@ -8,7 +14,7 @@ select
     m.person_key,
     m.marking_code || ' from ' || m.start_date || ' for a citizen with no FSM_BRUTTO in force on '
         || {{ project_start }} as detail
-from {batch} as m
+from batch as m
 where m.file_id = {{ snapshot_file_id }}
     and m.marking_code in ('FSM_GR1', 'FSM_GR2', 'FSM_GR3', 'FSM_UDSKUDT', 'FSM_PJF')
     and not exists (

@@ -3,6 +3,13 @@
 -- (ties by registration time, then id), other_marking_id the earlier. A same-day switch
 -- (group 1 ends 2018-03-01, group 2 starts 2018-03-01) is not an overlap.
 -- batch: stg_markings
+with
+
+batch as (  -- GX substitutes its batch here; the violations table reads the table itself.
+    -- A query with a JOIN gets GX's batch without an alias, so it names its own (src).
+    select * from {batch} as src
+)
+
 select
     a.marking_id,
     b.marking_id as other_marking_id,
@@ -10,7 +17,7 @@ select
     a.person_key,
     a.marking_code || ' from ' || a.start_date || ' overlaps ' || b.marking_code || ' '
         || b.start_date || '–' || coalesce(b.end_date::text, 'open') as detail
-from {batch} as a
+from batch as a
 inner join stg_markings as b
     on b.file_id = a.file_id
     and b.person_key = a.person_key

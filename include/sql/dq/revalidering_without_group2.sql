@@ -2,6 +2,12 @@
 -- tilfælde borgeren tilkendes revalidering'): a target-group citizen paid REVALIDERING in a week
 -- of the month, with no FSM_GR2 registered and in force on the month's last day. Warning.
 -- batch: stg_ydelse
+with
+
+batch as (  -- GX substitutes its batch here; the violations table reads the table itself
+    select * from {batch}
+)
+
 select
     'REVALIDERING ' || to_char({{ as_of_month }}::date, 'YYYY-MM') as marking_id,
     '' as other_marking_id,
@@ -9,7 +15,7 @@ select
     y.person_key,
     'paid REVALIDERING in ' || count(*) || ' week(s) of ' || to_char({{ as_of_month }}::date, 'YYYY-MM')
         || ', no FSM_GR2 in force on ' || {{ last_day }} as detail
-from {batch} as y
+from batch as y
 where y.file_id = {{ ydelse_file_id }}
     and y.week_month = {{ as_of_month }}
     and y.ydelse_kode = 'REVALIDERING'
