@@ -1,0 +1,99 @@
+"""The marking rules of DOMAIN's DQ table on hand-made markings; GX agrees with dq_marking_violations."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from fsm.ingest import ingest_feed
+from fsm.quality import DataQualityError, check_inputs, check_markings_with_gx
+from fsm_scenario import Scenario, person_key
+
+
+@pytest.fixture
+def sc(wh, tmp_path, monkeypatch):
+    monkeypatch.setenv("FSM_REPORTS_DIR", str(tmp_path / "reports"))
+    return Scenario(tmp_path / "landing")
+
+
+def ingest_all(sc, month):
+    sc.write(month)
+    for feed in ("markings", "ydelse", "tilbud", "timer"):
+        ingest_feed(feed, date.fromisoformat(month + "-01"), str(sc.root))
+
+
+def violations(wh, month):
+    with wh.connect() as conn:
+        return conn.execute(
+            "select rule_id, marking_id, other_marking_id, person_key, severity, detail from dq_marking_violations"
+            " where as_of_month = %s order by rule_id, marking_id",
+            (date.fromisoformat(month + "-01"),),
+        ).fetchall()
+
+
+def test_every_rule_on_hand_made_markings(sc, wh):
+    sc.brutto(1).mark("g1", 1, "FSM_GR1", "2017-09-11", registered="2017-12-05")  # backdated 85 days
+    sc.brutto(2).mark("o1", 2, "FSM_GR1", "2017-09-01").mark("o2", 2, "FSM_GR2", "2017-11-01")  # overlap
+    sc.brutto(3).mark("s1", 3, "FSM_GR1", "2017-09-01", end="2017-11-01").mark("s2", 3, "FSM_GR2", "2017-11-01")  # same-day: clean
+    sc.brutto(4).mark("d1", 4, "FSM_PJF", "2017-09-01").mark("d2", 4, "FSM_PJF", "2017-10-01")  # duplicate
+    sc.brutto(5).mark("i1", 5, "FSM_GR3", "2017-10-01", end="2017-09-01")  # invalid period
+    sc.mark("x1", 6, "FSM_GR1", "2017-10-02")  # no FSM_BRUTTO at all
+    sc.brutto(7).mark("f1", 7, "FSM_UDSKUDT", "2018-01-15", registered="2017-12-20")  # future as of December
+    sc.brutto(8).benefit("2017-W49", 8, "REVALIDERING")  # revalidering, no group 2
+    sc.brutto(9).benefit("2017-W49", 9, "REVALIDERING").mark("r2", 9, "FSM_GR2", "2017-11-01")  # has group 2: clean
+    ingest_all(sc, "2017-12")
+    result = check_markings_with_gx(date(2017, 12, 1))
+    assert result["violations"] == {
+        "backdated_marking": 1,
+        "overlapping_group_marking": 1,
+        "duplicate_marking": 1,
+        "invalid_period": 1,
+        "marking_outside_target_group": 1,
+        "future_marking": 1,
+        "revalidering_without_group2": 1,
+    }
+    got = {(r[0], r[1], r[2]): (r[3], r[4], r[5]) for r in violations(wh, "2017-12")}
+    assert got[("backdated_marking", "g1", "")] == (person_key(1), "error", "start 2017-09-11, registered 2017-12-05: 85 days backdated")
+    assert ("overlapping_group_marking", "o2", "o1") in got  # marking_id the later-starting
+    assert ("duplicate_marking", "d2", "d1") in got
+    assert ("invalid_period", "i1", "") in got
+    assert got[("marking_outside_target_group", "x1", "")][0] == person_key(6)
+    assert ("future_marking", "f1", "") in got
+    assert got[("revalidering_without_group2", "REVALIDERING 2017-12", "")][:2] == (person_key(8), "warning")
+    assert not any(k[1] in ("s1", "s2") for k in got)  # a same-day switch is not an overlap
+    assert not any(k[0] == "backdated_marking" and k[1].startswith("brutto") for k in got)  # FSM_BRUTTO is never backdated
+
+
+def test_future_marking_only_as_of_the_months_before_it_starts(sc, wh):
+    sc.brutto(1).mark("f1", 1, "FSM_GR1", "2017-10-15", registered="2017-09-20")
+    ingest_all(sc, "2017-10")
+    check_markings_with_gx(date(2017, 9, 1))
+    check_markings_with_gx(date(2017, 10, 1))
+    assert [r[0] for r in violations(wh, "2017-09")] == ["future_marking"]
+    assert violations(wh, "2017-10") == []
+
+
+def test_backdating_grace_is_configurable(sc, wh, monkeypatch):
+    monkeypatch.setenv("FSM_RULE_BACKDATING_GRACE_DAYS", "85")
+    sc.brutto(1).mark("g1", 1, "FSM_GR1", "2017-09-11", registered="2017-12-05")
+    ingest_all(sc, "2017-12")
+    assert check_markings_with_gx(date(2017, 12, 1))["violations"]["backdated_marking"] == 0
+
+
+def test_a_failing_input_suite_fails_with_a_readable_message(sc, wh):
+    sc.brutto(1)
+    sc.benefit("2017-W36", 1).benefit("2017-W36", 1)  # the same citizen and week twice
+    ingest_all(sc, "2017-09")
+    with pytest.raises(DataQualityError) as err:
+        check_inputs(date(2017, 9, 1))
+    assert "stg_ydelse: unexpected_rows_expectation: one row per citizen and ISO week failed on 1 row(s)" in str(err.value)
+
+
+def test_data_docs_are_built_into_the_reports_folder(sc, wh, tmp_path):
+    sc.brutto(1)
+    ingest_all(sc, "2017-08")
+    out = check_inputs(date(2017, 8, 1))
+    index = tmp_path / "reports" / "2017-08" / "data_docs" / "index.html"
+    assert out["data_docs"] == str(index) and index.exists()
+    assert "stg_markings" in index.read_text(encoding="utf-8")
