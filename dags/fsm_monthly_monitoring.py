@@ -44,10 +44,10 @@ def fsm_monthly_monitoring():
         import logging
         from datetime import date
 
-        from fsm.pipeline import missing_files
+        from fsm.pipeline import wait_check
 
         month = _month(context)
-        missing = missing_files(date.fromisoformat(month))
+        missing = wait_check(date.fromisoformat(month), context["dag_run"].start_date)
         if missing:
             logging.getLogger("fsm").warning("month %s still waits for: %s", month[:7], "; ".join(missing))
         return PokeReturnValue(is_done=not missing, xcom_value=month)

@@ -64,7 +64,7 @@ def test_tasks_are_in_groups_in_order(dag):
     sensor = dag.get_task("wait_for_month_files")
     assert sensor.mode == "reschedule" and sensor.timeout > 0
     assert "quality.check_markings" in dag.get_task("transform.build_marts").upstream_task_ids
-    assert "transform.build_marts" in dag.get_task("write_report").upstream_task_ids
+    assert "transform.check_marts" in dag.get_task("write_report").upstream_task_ids  # no report from failed marts
 
 
 def test_scheduled_run_for_march_2018_covers_march_in_copenhagen(dag):
@@ -106,3 +106,20 @@ def _restriction(dag):
     from airflow.timetables.base import TimeRestriction
 
     return TimeRestriction(earliest=dag.start_date, latest=None, catchup=True)
+
+
+def test_the_sensor_names_what_is_missing_and_gives_up_clearly(tmp_path):
+    from datetime import UTC, timedelta
+
+    from fsm.pipeline import MissingFilesError, wait_check
+
+    (tmp_path / "registers" / "timer").mkdir(parents=True)
+    (tmp_path / "registers" / "timer" / "timer_2018-03.csv").write_text("cpr;month;cvr;hours;subsidised\n")
+    missing = wait_check(date(2018, 3, 1), datetime.now(UTC), str(tmp_path))
+    assert missing == [
+        "markings/markings_2018-03-DD.csv (a snapshot extracted in 2018-03)",
+        "registers/ydelse/ydelse_2018-03.csv",
+        "registers/tilbud/tilbud_2018-03.csv",
+    ]
+    with pytest.raises(MissingFilesError, match=r"month 2018-03's deliveries .* missing: markings/markings_2018-03-DD.csv"):
+        wait_check(date(2018, 3, 1), datetime.now(UTC) - timedelta(days=10), str(tmp_path))

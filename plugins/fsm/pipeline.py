@@ -7,7 +7,8 @@ Every function takes the as-of month and returns a small JSON-able dict of count
 from __future__ import annotations
 
 import logging
-from datetime import date
+import os
+from datetime import UTC, date, datetime, timedelta
 
 from fsm import months
 from fsm.landing import REGISTER_FEEDS, LandingZone
@@ -25,6 +26,22 @@ def missing_files(month: date, root: str | None = None) -> list[str]:
     for feed in REGISTER_FEEDS:
         if not any(f.period == month for f in zone.files(feed)):
             missing.append(f"registers/{feed}/{feed}_{months.label(month)}.csv")
+    return missing
+
+
+class MissingFilesError(RuntimeError):
+    """Month M's files did not arrive in time; the message names each missing file."""
+
+
+def wait_check(month: date, waiting_since: datetime | None, root: str | None = None) -> list[str]:
+    """One poke of the sensor: what is still missing; past the wait limit, fail naming it all."""
+    missing = missing_files(month, root)
+    limit = timedelta(hours=float(os.environ.get("FSM_WAIT_HOURS", 24 * 9)))
+    if missing and waiting_since is not None and datetime.now(UTC) - waiting_since > limit:
+        raise MissingFilesError(
+            f"gave up after waiting {limit} for month {months.label(month)}'s deliveries in {LandingZone(root).root}; "
+            f"missing: {'; '.join(missing)}"
+        )
     return missing
 
 
