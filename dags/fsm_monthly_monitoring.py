@@ -83,12 +83,12 @@ def fsm_monthly_monitoring():
             return quality_inputs(date.fromisoformat(month))
 
         @task(doc_md=TASK_DOCS["check_markings"])
-        def check_markings(month: str) -> dict:
+        def check_markings(month: str, **context) -> dict:
             from datetime import date
 
             from fsm.pipeline import quality_markings
 
-            return quality_markings(date.fromisoformat(month))
+            return quality_markings(date.fromisoformat(month), backfill=bool(context["params"]["backfill"]))
 
         check_inputs(month) >> check_markings(month)
 
@@ -113,12 +113,12 @@ def fsm_monthly_monitoring():
         build_marts(month) >> check_marts(month)
 
     @task(doc_md=TASK_DOCS["write_report"], outlets=[REPORT])
-    def write_report(month: str) -> dict:
+    def write_report(month: str, **context) -> dict:
         from datetime import date
 
         from fsm.pipeline import report
 
-        return report(date.fromisoformat(month))
+        return report(date.fromisoformat(month), backfill=bool(context["params"]["backfill"]))
 
     @task(doc_md=TASK_DOCS["publish"], outlets=[STAGING, MARTS, REPORT])
     def publish(month: str, report: dict) -> dict:

@@ -38,6 +38,10 @@ def next_month(m: date) -> date:
     return (m.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
+def prev_month(m: date) -> date:
+    return (m.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
 def last_day(m: date) -> date:
     return next_month(m) - timedelta(days=1)
 

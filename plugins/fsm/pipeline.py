@@ -70,9 +70,15 @@ def quality_inputs(month: date) -> dict[str, object]:
     return check_inputs(month)
 
 
-def quality_markings(month: date) -> dict[str, object]:
-    from fsm.quality import check_markings_with_gx
+def quality_markings(month: date, backfill: bool = False) -> dict[str, object]:
+    """Month M through GX; in a backfill the earlier months' violations too (same SQL), so a
+    backfill leaves the same rows as month-by-month runs."""
+    from fsm.config import rules
+    from fsm.quality import check_markings, check_markings_with_gx
 
+    if backfill:
+        for m in months.month_range(rules().project_start, months.prev_month(month)):
+            check_markings(m)
     return check_markings_with_gx(month)
 
 
@@ -82,7 +88,12 @@ def quality_marts(month: date) -> dict[str, object]:
     return check_marts(month)
 
 
-def report(month: date) -> dict[str, object]:
+def report(month: date, backfill: bool = False) -> dict[str, object]:
+    """The finance report for M; a backfill writes every month's report (oldest first)."""
+    from fsm.config import rules
     from fsm.report import write_reports
 
+    if backfill:
+        for m in months.month_range(rules().project_start, months.prev_month(month)):
+            write_reports(m)
     return write_reports(month)
