@@ -105,6 +105,9 @@ def run_suites(names: list[str], month: date, params: dict[str, object], fresh_d
         result = vd.run(result_format={"result_format": "SUMMARY"})
         results.append(_outcome(name, kind, result))
     context.build_data_docs(site_names=[site])
+    from fsm.data_docs_offline import localise  # GX links CDNs; operators' machines have no internet
+
+    localise(docs)
     log.info("Data Docs: %s", (docs / "index.html").as_uri())
     return results
 
