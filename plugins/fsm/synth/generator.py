@@ -1,0 +1,1383 @@
+"""Synthetic FSM1 landing zone: markings snapshots and the three registers, with known defects.
+
+Everything here is invented. The participating municipalities (88 of the 98: ten small ones
+are left out), the split of the ~24,000 citizens over them, every CPR, date, offer and hour are
+made up; only the shape (CONTRACT.md §1) and the rules (DOMAIN.md) are real. The generator is
+deterministic by seed and vectorised (numpy/pandas over citizens and months); its manifest says
+exactly which defects it injected, so the pipeline's flags and rejects can be checked against it.
+
+Model, in one paragraph: STAR pre-fills FSM_BRUTTO in June 2017 (T1). ~4 % left before project
+start (STAR end-dates them on 2017-09-05, T2), ~3 % leave after it unvisited (T3). The others are
+visited with a decaying monthly hazard from August 2017 (V1): ~4 % deferred first (M4), then
+~75/18/7 % group 1/2/3 (M1); some group-1 citizens move to group 2 or 3 the same day the group-1
+marking ends (M2, M6), a few go the other way, most group-1 citizens get FSM_PJF weeks later (M5).
+About two thirds of the municipalities account for their whole target group in a month between
+2017-11 and 2019-06 (P2); the rest never do. Each municipality has its own activity level (A1),
+rising over time, so some reach 40 % three months running (P3) and some never.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+GENERATOR_VERSION = 1
+
+# --------------------------------------------------------------------------- calendar
+BASE_MONTH = np.datetime64("2017-01", "M")  # month index 0
+PROJECT_START = np.datetime64("2017-08-01", "D")  # T2
+PROJECT_MONTH = 7  # month index of 2017-08
+MONDAY = np.datetime64("1970-01-05", "D")
+NAT = np.datetime64("NaT", "D")
+DAY = np.timedelta64(1, "D")
+FIRST_ALLOWED_START = "2017-06"  # FSM_BRUTTO is registered in June 2017: earlier snapshots would be empty
+LAST_DEFAULT_MONTH = "2019-12"
+
+# --------------------------------------------------------------------------- codes
+BRUTTO, GR1, GR2, GR3, UDSKUDT, PJF = range(6)
+MARKING_CODES = np.array(["FSM_BRUTTO", "FSM_GR1", "FSM_GR2", "FSM_GR3", "FSM_UDSKUDT", "FSM_PJF"])
+GROUP_CODES = (GR1, GR2, GR3)
+
+Y_NONE, KH, UH, IY, OVERGANG, RESSOURCE, LEDIGHED, FLEKS, FOERTID, SYGE, REVAL = range(11)
+YDELSE_CODES = np.array(
+    [
+        "",
+        "KONTANTHJAELP",
+        "UDDANNELSESHJAELP",
+        "INTEGRATIONSYDELSE",
+        "OVERGANGSYDELSE",
+        "RESSOURCEFORLOEB",
+        "LEDIGHEDSYDELSE",
+        "FLEKSJOB",
+        "FOERTIDSPENSION",
+        "SYGEDAGPENGE",
+        "REVALIDERING",
+    ]
+)
+MATCH_CODES = np.array(["", "AKTIVITETSPARAT", "JOBPARAT", "UDDANNELSESPARAT"])
+HERKOMST = np.array(["DANSK", "VESTLIG", "IKKE_VESTLIG"])
+VP, LT, NYTTE, VEJL, MENTOR = range(5)
+TILBUD_TYPES = np.array(["VIRKSOMHEDSPRAKTIK", "LOENTILSKUD", "NYTTEINDSATS", "VEJLEDNING_OPKVALIFICERING", "MENTOR"])
+
+FEED_COLUMNS = {
+    "markings": [
+        "marking_id",
+        "cpr",
+        "kommune_kode",
+        "marking_code",
+        "start_date",
+        "end_date",
+        "registered_at",
+        "fritagelse_aarsag",
+    ],
+    "ydelse": ["cpr", "iso_week", "kommune_kode", "ydelse_kode", "matchgruppe", "introduktionsprogram", "herkomst"],
+    "tilbud": ["tilbud_id", "cpr", "kommune_kode", "tilbud_type", "start_date", "end_date"],
+    "timer": ["cpr", "month", "cvr", "hours", "subsidised"],
+}
+REJECT_KINDS = {
+    "markings": ["bad_cpr", "unknown_kommune", "unknown_code", "bad_date", "column_count"],
+    "ydelse": ["bad_cpr", "unknown_kommune", "unknown_code", "bad_date", "column_count"],
+    "tilbud": ["bad_cpr", "unknown_kommune", "unknown_code", "bad_date", "column_count"],
+    "timer": ["bad_cpr", "bad_date", "negative_hours", "column_count"],
+}
+DQ_RULES = (
+    "backdated_marking",
+    "overlapping_group_marking",
+    "duplicate_marking",
+    "invalid_period",
+    "marking_outside_target_group",
+    "future_marking",
+    "revalidering_without_group2",
+)
+
+
+@dataclass(frozen=True)
+class Scale:
+    citizens: int  # FSM_BRUTTO citizens (incl. the ~4 % who left before project start)
+    min_per_kommune: int
+    rejects_per_kind: int  # unreadable rows of each kind, per feed
+    min_defects: int  # floor for each data-quality defect kind
+
+
+SCALES = {
+    # FSM_BRUTTO citizens; ~4 % leave before project start, so the target groups are ~300, ~2,500, ~24,000
+    "tiny": Scale(citizens=312, min_per_kommune=2, rejects_per_kind=1, min_defects=2),
+    "small": Scale(citizens=2_600, min_per_kommune=5, rejects_per_kind=2, min_defects=4),
+    "national": Scale(citizens=25_000, min_per_kommune=10, rejects_per_kind=3, min_defects=4),
+}
+
+# Share of FSM_BRUTTO citizens (or, for outside-target markings, markings per BRUTTO citizen)
+# that carry each defect; the floor above applies at small scales.
+DEFECT_RATES = {
+    "backdated_marking": 0.012,
+    "overlapping_group_marking": 0.004,
+    "duplicate_marking": 0.004,
+    "invalid_period": 0.002,
+    "marking_outside_target_group": 0.002,
+    "future_marking": 0.003,
+    "revalidering_without_group2": 0.003,  # citizens; each is paid REVALIDERING in 1–3 months
+}
+RATES = {
+    "pre_start_leaver": 0.04,
+    "post_start_leaver": 0.03,
+    "deferred_first": 0.04,
+    "deferred_then_group": 0.6,
+    "group_split": (0.75, 0.18, 0.07),
+    "move_from_group1": 0.08,
+    "move_from_group2_to_1": 0.06,
+    "pjf": 0.85,
+    "complete_kommuner": 2 / 3,
+    "hyphen_cpr": 0.08,
+    "offer_ended_early": 0.10,
+    "background_citizens": 0.12,
+    "activity_level_range": (0.18, 0.66),
+}
+
+# Ten municipalities that (in this invented world) did not take part.
+NON_PARTICIPANTS = (155, 223, 269, 350, 482, 492, 665, 727, 741, 825)
+# Invented relative sizes of the larger target groups; the rest get a random small weight.
+BIG_WEIGHTS = {
+    101: 14.0, 751: 6.5, 461: 5.5, 851: 4.5, 561: 2.6, 730: 2.6, 147: 1.8, 167: 1.9, 169: 1.7, 153: 1.6,
+    159: 1.4, 615: 2.0, 621: 1.9, 630: 2.0, 657: 1.5, 791: 1.5, 265: 1.5, 253: 1.3, 330: 1.8, 360: 1.7,
+    370: 1.6, 376: 1.6, 400: 1.2, 510: 1.2, 540: 1.4, 580: 1.3, 607: 1.3, 316: 1.3, 740: 1.3, 813: 1.3,
+}  # fmt: skip
+ALL_KOMMUNE_CODES = (
+    101, 147, 151, 153, 155, 157, 159, 161, 163, 165, 167, 169, 173, 175, 183, 185, 187, 190, 201, 210,
+    217, 219, 223, 230, 240, 250, 253, 259, 260, 265, 269, 270, 306, 316, 320, 326, 329, 330, 336, 340,
+    350, 360, 370, 376, 390, 400, 410, 420, 430, 440, 450, 461, 479, 480, 482, 492, 510, 530, 540, 550,
+    561, 563, 573, 575, 580, 607, 615, 621, 630, 657, 661, 665, 671, 706, 707, 710, 727, 730, 740, 741,
+    746, 751, 756, 760, 766, 773, 779, 787, 791, 810, 813, 820, 825, 840, 846, 849, 851, 860,
+)  # fmt: skip
+KOMMUNER_CSV = Path(__file__).resolve().parents[1] / "reference" / "kommuner.csv"
+
+
+# =========================================================================== public API
+def generate(
+    out_dir: str | Path,
+    seed: int = 42,
+    scale: str = "small",
+    start: str = "2017-08",
+    end: str = LAST_DEFAULT_MONTH,
+    fmt: str = "csv",
+) -> dict:
+    """Write a synthetic landing zone (CONTRACT §1) to `out_dir` and return its manifest.
+
+    The manifest is also written to `<out_dir>/manifest.json`; when that file already exists for
+    the same seed, scale, start, end and format, it is returned and nothing is regenerated.
+    """
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; expected one of {sorted(SCALES)}")
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"unknown fmt {fmt!r}; expected 'csv' or 'parquet'")
+    m_lo, m_hi = _month_index(start), _month_index(end)
+    if m_lo < _month_index(FIRST_ALLOWED_START):
+        raise ValueError(f"start {start} is before {FIRST_ALLOWED_START}: FSM_BRUTTO did not exist yet")
+    if m_hi < m_lo:
+        raise ValueError(f"end {end} is before start {start}")
+    out = Path(out_dir)
+    key = {"seed": int(seed), "scale": scale, "start": start, "end": end, "fmt": fmt, "generator_version": GENERATOR_VERSION}
+    cached = _cached_manifest(out, key)
+    if cached is not None:
+        return cached
+
+    world = _World(seed=int(seed), scale=SCALES[scale], m_lo=m_lo, m_hi=m_hi)
+    world.build()
+    manifest = dict(key)
+    manifest.update(world.write(out, fmt))
+    manifest = json.loads(json.dumps(manifest))  # exactly what a cached read returns (lists, not tuples)
+    _write_json(out / "manifest.json", manifest)
+    return manifest
+
+
+# =========================================================================== helpers
+def _month_index(label: str) -> int:
+    try:
+        m = np.datetime64(label, "M")
+    except ValueError as exc:
+        raise ValueError(f"bad month {label!r}; expected YYYY-MM") from exc
+    return int((m - BASE_MONTH).astype(int))
+
+
+def _month_label(idx) -> np.ndarray | str:
+    return np.datetime_as_string(BASE_MONTH + np.asarray(idx), unit="M")
+
+
+def _month_first(idx) -> np.ndarray:
+    return (BASE_MONTH + np.asarray(idx)).astype("datetime64[D]")
+
+
+def _month_last(idx) -> np.ndarray:
+    return (BASE_MONTH + np.asarray(idx) + 1).astype("datetime64[D]") - DAY
+
+
+def _midx(d: np.ndarray) -> np.ndarray:
+    """Month index of dates; NaT gives a large negative number (mask it)."""
+    return (np.asarray(d).astype("datetime64[M]") - BASE_MONTH).astype(np.int64)
+
+
+def _dstr(d: np.ndarray) -> np.ndarray:
+    s = np.datetime_as_string(np.asarray(d, dtype="datetime64[D]"), unit="D")
+    return np.where(s == "NaT", "", s)
+
+
+def _to_weekday(d: np.ndarray) -> np.ndarray:
+    """Move Saturdays and Sundays to the next Monday (case workers register on weekdays)."""
+    with np.errstate(invalid="ignore"):  # NaT stays NaT
+        dow = ((d - MONDAY) // DAY) % 7
+    return d + np.where(dow == 5, 2, np.where(dow == 6, 1, 0)) * DAY
+
+
+def _days(n) -> np.ndarray:
+    return np.asarray(n, dtype=np.int64) * DAY
+
+
+def _cached_manifest(out: Path, key: dict) -> dict | None:
+    path = out / "manifest.json"
+    if not path.is_file():
+        return None
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if all(old.get(k) == v for k, v in key.items()):
+        return old
+    return None
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(obj, indent=1, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _kommune_codes() -> list[int]:
+    """All 98 codes; from the package's reference/kommuner.csv when present."""
+    if KOMMUNER_CSV.is_file():
+        with KOMMUNER_CSV.open(encoding="utf-8-sig") as fh:
+            return sorted(int(r["kommunekode"]) for r in csv.DictReader(fh))
+    return list(ALL_KOMMUNE_CODES)
+
+
+def participants() -> list[int]:
+    """The 88 participating municipalities of the synthetic world (invented: ten small ones left out)."""
+    return [k for k in _kommune_codes() if k not in NON_PARTICIPANTS]
+
+
+def _valid_cvr(rng: np.random.Generator, n: int) -> np.ndarray:
+    """8-digit employer numbers that pass the CVR modulus-11 check."""
+    w = np.array([2, 7, 6, 5, 4, 3, 2])
+    out: list[np.ndarray] = []
+    got = 0
+    while got < n:
+        body = rng.integers(1_000_000, 10_000_000, size=2 * n)
+        digits = (body[:, None] // 10 ** np.arange(6, -1, -1)) % 10
+        check = (11 - (digits @ w) % 11) % 11
+        ok = check < 10
+        vals = body[ok] * 10 + check[ok]
+        out.append(vals)
+        got += len(vals)
+    vals = np.unique(np.concatenate(out))[:n]
+    rng.shuffle(vals)
+    return vals.astype(str)
+
+
+def _cat(*parts) -> np.ndarray:
+    """Concatenate string arrays (or scalars) element-wise, fast enough for millions of rows."""
+    n = max(len(p) for p in parts if not isinstance(p, str))
+    cols = [[p] * n if isinstance(p, str) else p for p in parts]
+    out = np.empty(n, dtype=object)
+    out[:] = ["".join(t) for t in zip(*cols, strict=True)]
+    return out
+
+
+# =========================================================================== the world
+class _World:
+    """Citizens, markings and register events over the model horizon; `write` renders the files."""
+
+    def __init__(self, seed: int, scale: Scale, m_lo: int, m_hi: int):
+        self.seed = seed
+        self.scale = scale
+        self.m_lo, self.m_hi = m_lo, m_hi
+        # The model horizon never ends before 2019-12, so a month's data does not depend on `end`.
+        self.nH = max(m_hi, _month_index(LAST_DEFAULT_MONTH)) + 1
+        self.H = _month_last(self.nH - 1)
+        ss = np.random.SeedSequence(seed)
+        names = ("pop", "visit", "defect", "activity", "register", "render", "reject", "background")
+        self.rng = dict(zip(names, (np.random.default_rng(s) for s in ss.spawn(len(names))), strict=True))
+        # weekdays, for dates a case worker acts on
+        days = np.arange(np.datetime64("2017-01-01"), self.H + 1, dtype="datetime64[D]")
+        self.weekdays = days[((days - MONDAY) // DAY) % 7 < 5]
+        wm = _midx(self.weekdays)
+        counts = np.bincount(wm, minlength=self.nH)
+        self.wd_count = counts
+        self.wd_off = np.concatenate([[0], np.cumsum(counts)[:-1]])
+
+    # ----------------------------------------------------------------- small random helpers
+    def _weekday_in_month(self, rng, m: np.ndarray) -> np.ndarray:
+        m = np.asarray(m)
+        return self.weekdays[self.wd_off[m] + (rng.random(m.shape) * self.wd_count[m]).astype(np.int64)]
+
+    def _reg_time(self, rng, d: np.ndarray, lo_min: int = 450, hi_min: int = 960) -> np.ndarray:
+        """A registration timestamp on day d, in office hours (07:30–16:00), minute precision."""
+        mins = rng.integers(lo_min, hi_min, size=np.shape(d))
+        return d.astype("datetime64[m]") + mins.astype("timedelta64[m]")
+
+    # ----------------------------------------------------------------- build
+    def build(self) -> None:
+        self._population()
+        self._visitation()
+        self._defects()
+        self._activity()
+        self._background()
+        self._markings_table()
+        self._offers_and_hours()
+        self._ydelse_matrix()
+
+    def _population(self) -> None:
+        rng = self.rng["pop"]
+        sc = self.scale
+        self.participants = np.array(participants())
+        K = len(self.participants)
+        w = np.array([BIG_WEIGHTS.get(int(k), 0.0) for k in self.participants])
+        small = w == 0
+        w[small] = 0.55 * np.exp(rng.normal(0, 0.45, size=small.sum()))
+        extra = sc.citizens - sc.min_per_kommune * K
+        raw = extra * w / w.sum()
+        n_k = np.floor(raw).astype(int)
+        rest = extra - n_k.sum()
+        n_k[np.argsort(-(raw - n_k), kind="stable")[:rest]] += 1
+        n_k += sc.min_per_kommune
+        self.n_k = n_k
+        N = int(n_k.sum())
+        self.N = N
+        self.kidx = np.repeat(np.arange(K), n_k)
+        self.kom = self.participants[self.kidx]
+        # target-group citizens were born 1953–1992 (aged ~25–64 in 2017)
+        self.birth = np.datetime64("1953-01-01") + _days(rng.integers(0, 14_400, size=N))
+        u = rng.random(N)
+        self.herkomst = np.where(u < 0.60, 0, np.where(u < 0.66, 1, 2))
+        age_2017 = (np.datetime64("2017-08-01") - self.birth) // DAY / 365.25
+        u = rng.random(N)
+        base = np.full(N, KH)
+        base[(self.herkomst > 0) & (u < 0.45)] = IY
+        base[(age_2017 < 30) & (u < 0.6)] = UH
+        self.base_code = base
+        # FSM_BRUTTO (T1): counted December 2016; a fifth started earlier in 2016
+        early = rng.random(N) < 0.2
+        self.brutto_start = np.where(
+            early,
+            _month_first(rng.integers(0, 11, size=N) - 12),  # 2016-01 .. 2016-11
+            np.datetime64("2016-12-01"),
+        ).astype("datetime64[D]")
+        reg_day = np.datetime64("2017-06-20") + _days(rng.integers(0, 9, size=N))
+        self.brutto_reg = self._reg_time(rng, _to_weekday(reg_day), 300, 420)  # STAR's batch, 05:00–07:00
+
+        # visitation design per municipality: complete (100 % in month C_k) or not
+        n_complete = round(K * RATES["complete_kommuner"])
+        self.complete = np.zeros(K, bool)
+        self.complete[rng.permutation(K)[:n_complete]] = True
+        # C_k between 2017-11 (index 10) and 2019-06 (index 29), skewed early
+        self.C_k = np.where(self.complete, 10 + np.floor(rng.beta(1.3, 2.2, size=K) * 20).astype(int), 10_000)
+        # activity level per municipality (A1), spread evenly over the range, order random
+        self.act_level = rng.permutation(np.linspace(*RATES["activity_level_range"], K))
+
+        # leavers (T2, T3)
+        u = rng.random(N)
+        self.leaver = np.where(
+            u < RATES["pre_start_leaver"], 1, np.where(u < RATES["pre_start_leaver"] + RATES["post_start_leaver"], 2, 0)
+        )
+        leave = np.full(N, NAT)
+        vis = np.full(N, NAT)
+        pre = self.leaver == 1
+        leave[pre] = np.datetime64("2017-01-01") + _days(rng.integers(0, 212, size=pre.sum()))  # ..2017-07-31
+        vis[pre] = np.datetime64("2017-09-05")  # T2: STAR end-dates them in early September
+        post = self.leaver == 2
+        # ends after start; in a complete municipality before its completion month (so it can reach 100 %)
+        last_end = np.minimum(
+            np.where(self.complete[self.kidx], _month_first(self.C_k[self.kidx]), np.datetime64("2019-01-01")),
+            np.datetime64("2018-12-31"),
+        )
+        span = ((last_end - np.datetime64("2017-08-02")) // DAY).clip(1)
+        leave[post] = np.datetime64("2017-08-02") + _days((rng.random(N) * span).astype(int))[post]
+        # STAR's monthly update registers the end on the 5th of the next month
+        vis[post] = _month_first(_midx(leave[post]) + 1) + 4 * DAY
+        self.leave_date, self.leave_vis = leave, vis
+        u = rng.random(N)
+        self.leave_code = np.select([u < 0.35, u < 0.5, u < 0.7], [RESSOURCE, LEDIGHED, FOERTID], Y_NONE)
+
+    def _visitation(self) -> None:
+        rng = self.rng["visit"]
+        N, H = self.N, self.H
+        nP = self.nH - PROJECT_MONTH
+        j = np.arange(nP)
+        h = 0.28 * 0.9**j  # V1: a decaying monthly hazard from August 2017
+        surv = np.concatenate([[1.0], np.cumprod(1 - h)[:-1]])
+        cdf = np.cumsum(surv * h)
+        u = rng.random(N)
+        ck = self.C_k[self.kidx] - PROJECT_MONTH
+        cap = np.where(self.complete[self.kidx], cdf[np.minimum(ck, nP - 1)], 1.0)
+        jf = np.searchsorted(cdf, u * cap, side="right")  # nP = never
+        active = self.leaver == 0
+        jf[~active] = nP
+        # complete municipalities: the last non-leaver is visited exactly in C_k
+        df = pd.DataFrame({"k": self.kidx, "j": jf, "i": np.arange(N)})[active & self.complete[self.kidx]]
+        last = df.sort_values(["k", "j", "i"]).groupby("k").tail(1)
+        jf[last["i"].to_numpy()] = ck[last["i"].to_numpy()]
+        # incomplete municipalities: at least one non-leaver is never visited
+        df = pd.DataFrame({"k": self.kidx, "r": rng.random(N), "i": np.arange(N)})[active & ~self.complete[self.kidx]]
+        never = df.sort_values(["k", "r"]).groupby("k").head(1)["i"].to_numpy()
+        jf[never] = nP
+        self.never_forced = np.zeros(N, bool)
+        self.never_forced[never] = True
+        seen = jf < nP
+        t1 = np.full(N, NAT)
+        t1[seen] = self._weekday_in_month(rng, jf[seen] + PROJECT_MONTH)
+        self.t1 = t1
+        # deferred first (M4); most are visited later
+        self.deferred = seen & (rng.random(N) < RATES["deferred_first"])
+        later = self.deferred & (rng.random(N) < RATES["deferred_then_group"])
+        G = np.where(self.deferred, NAT, t1)
+        gd = _to_weekday(t1 + _days(rng.integers(60, 300, size=N)))
+        later &= gd <= H
+        G[later] = gd[later]
+        self.defer_end = np.where(later, G, NAT)
+        self.G = G  # date the first group marking is registered (and, cleanly, starts)
+        has_g = ~np.isnat(G)
+        p = RATES["group_split"]
+        u = rng.random(N)
+        self.first_group = np.where(~has_g, 0, np.where(u < p[0], GR1, np.where(u < p[0] + p[1], GR2, GR3)))
+        # moves: group 1 -> 2/3 (group 1 end-dated the same day), group 2 -> 1
+        mv = _to_weekday(G + _days(rng.integers(60, 400, size=N)))
+        u = rng.random(N)
+        m1 = (self.first_group == GR1) & (u < RATES["move_from_group1"]) & (mv <= H)
+        m2 = (self.first_group == GR2) & (u < RATES["move_from_group2_to_1"]) & (mv <= H)
+        self.move_date = np.where(m1 | m2, mv, NAT)
+        self.move_code = np.where(m1, np.where(rng.random(N) < 0.75, GR2, GR3), np.where(m2, GR1, 0))
+        self.move_overlap = np.zeros(N, bool)  # set by the overlap defect: group 1 not end-dated in time
+        self.g1_end_late = np.full(N, NAT)  # its late end date (NaT = never end-dated)
+        # FSM_PJF (M5) for group-1 citizens, some weeks after group 1 starts
+        g1_start = np.where(self.first_group == GR1, G, np.where(m2, self.move_date, NAT))
+        self.g1_start = g1_start
+        pj = _to_weekday(g1_start + _days(rng.integers(7, 60, size=N)))
+        out_of_g1 = np.where(m1, self.move_date, NAT)
+        ok = ~np.isnat(g1_start) & (rng.random(N) < RATES["pjf"]) & (pj <= H) & ~(pj >= out_of_g1)
+        self.pjf = np.where(ok, pj, NAT)
+        self.pjf_reg = self.pjf.copy()  # registration day (differs for backdated / future PJF)
+        self.pjf_end = np.where(ok & ~np.isnat(out_of_g1), out_of_g1, NAT)
+        self.pjf_end_vis = self.pjf_end.copy()
+
+    def _defects(self) -> None:
+        """Pick disjoint citizens for each marking defect and change their markings."""
+        rng = self.rng["defect"]
+        N, H = self.N, self.H
+        n = {k: max(self.scale.min_defects, round(r * N)) for k, r in DEFECT_RATES.items()}
+        self.n_defect = n
+        plain = (
+            (self.leaver == 0) & ~self.deferred & (self.first_group == GR1) & np.isnat(self.move_date)
+            & (self.G <= H - 240 * DAY) & (self.G <= np.datetime64("2019-04-30"))
+        )  # fmt: skip
+        order = rng.permutation(np.flatnonzero(plain))
+        used = np.zeros(N, bool)
+
+        def take(k: int, extra: np.ndarray | None = None) -> np.ndarray:
+            ok = ~used[order] if extra is None else ~used[order] & extra[order]
+            got = order[ok][:k]
+            used[got] = True
+            return got
+
+        self.extra_markings: list[dict] = []  # additional markings: duplicates
+        # backdated_marking (M3): group 1 (or PJF) registered weeks after the claimed start
+        bd = take(n["backdated_marking"], self.G >= np.datetime64("2017-09-15"))
+        bd_pjf = bd[(rng.random(len(bd)) < 0.2) & ~np.isnat(self.pjf[bd])]
+        bd_g = np.setdiff1d(bd, bd_pjf)
+        self.g1_claimed_start = self.G.copy()
+        back = _days(rng.integers(14, 91, size=N))
+        self.g1_claimed_start[bd_g] = np.maximum(PROJECT_START, self.G[bd_g] - back[bd_g])
+        # PJF: registered later than claimed; the claimed start stays on or after group 1's start
+        self.pjf_reg[bd_pjf] = _to_weekday(self.pjf[bd_pjf] + _days(rng.integers(14, 61, size=len(bd_pjf))))
+        self.pjf_reg = np.where(self.pjf_reg > H, self.pjf, self.pjf_reg)
+        self.backdated = np.concatenate([bd_g, bd_pjf])
+
+        # overlapping_group_marking (M2): moved to group 2/3 but group 1 not end-dated (or late)
+        ov = take(n["overlapping_group_marking"])
+        t2 = _to_weekday(self.G[ov] + _days(rng.integers(45, 200, size=len(ov))))
+        self.move_date[ov] = t2
+        self.move_code[ov] = np.where(rng.random(len(ov)) < 0.7, GR2, GR3)
+        self.move_overlap[ov] = True
+        late = rng.random(len(ov)) < 0.5
+        self.g1_end_late[ov[late]] = t2[late] + _days(rng.integers(20, 90, size=late.sum()))
+        # the job broker goes with group 1, ended on the move day
+        has = ~np.isnat(self.pjf[ov]) & (self.pjf[ov] < t2)
+        self.pjf[ov[~has]] = NAT
+        self.pjf_reg[ov[~has]] = NAT
+        self.pjf_end[ov[has]] = t2[has]
+        self.pjf_end_vis[ov[has]] = t2[has]
+        self.overlap = ov
+
+        # duplicate_marking (M6): the same code entered twice
+        du = take(n["duplicate_marking"])
+        on_pjf = ~np.isnat(self.pjf[du]) & (rng.random(len(du)) < 0.4)
+        for code, who in ((GR1, du[~on_pjf]), (PJF, du[on_pjf])):
+            first = self.G[who] if code == GR1 else self.pjf[who]
+            gap = rng.integers(0, 31, size=len(who))
+            gap[: max(1, len(who) // 4)] = 0  # some on the very same day, registered minutes later
+            s = np.where(gap == 0, first, _to_weekday(first + _days(gap)))
+            self.extra_markings.append({"cit": who, "code": code, "start": s, "gap0": gap == 0})
+        self.duplicates = du
+
+        # invalid_period (M6): a PJF whose end date is before its start, typed so from the start or later
+        iv = take(n["invalid_period"], ~np.isnat(self.pjf) & (self.pjf <= H - 160 * DAY))
+        later = rng.random(len(iv)) < 0.5
+        self.pjf_end[iv] = self.pjf[iv] - _days(rng.integers(5, 60, size=len(iv)))
+        self.pjf_end_vis[iv] = np.where(
+            later, _to_weekday(self.pjf[iv] + _days(rng.integers(30, 150, size=len(iv)))), self.pjf[iv]
+        )
+        self.invalid = iv
+
+        # future_marking: a PJF registered now, starting after the end of the registration month
+        fu = take(n["future_marking"], self.G <= H - 120 * DAY)
+        r = _to_weekday(self.G[fu] + _days(rng.integers(7, 40, size=len(fu))))
+        s = _to_weekday(_month_first(_midx(r) + 1) + _days(rng.integers(3, 40, size=len(fu))))
+        self.pjf[fu], self.pjf_reg[fu] = s, r
+        self.pjf_end[fu] = NAT
+        self.pjf_end_vis[fu] = NAT
+        self.future = fu
+
+        # revalidering_without_group2: REVALIDERING paid to a group-1 citizen in 1–3 months
+        rv = take(n["revalidering_without_group2"])
+        first_m = np.minimum(_midx(self.G[rv]) + 1 + rng.integers(0, 8, size=len(rv)), _month_index("2019-10"))
+        length = rng.integers(1, 4, size=len(rv))
+        self.reval = np.zeros((N, self.nH), bool)
+        for d in range(3):
+            sel = d < length
+            self.reval[rv[sel], first_m[sel] + d] = True
+        self.reval_defect = rv
+        # clean REVALIDERING: group-2 citizens with FSM_GR2 in force (M1: 'also when revalidering is granted')
+        g2 = np.flatnonzero((self.first_group == GR2) & np.isnat(self.move_date) & (rng.random(N) < 0.12))
+        fm = _midx(self.G[g2]) + 1 + rng.integers(0, 7, size=len(g2))
+        ln = rng.integers(2, 5, size=len(g2))
+        for d in range(4):
+            sel = (d < ln) & (fm + d < self.nH)
+            self.reval[g2[sel], fm[sel] + d] = True
+        self.reval_clean = g2
+        self.used_by_defect = used
+
+    def _activity(self) -> None:
+        """A1: a monthly Markov chain of 'active' per citizen in group 1, level by municipality."""
+        rng = self.rng["activity"]
+        N, nH = self.N, self.nH
+        self.member = (self.first_group == GR1) & (self.leaver == 0)  # C2
+        self.switcher = (self.first_group == GR2) & (self.move_code == GR1)  # not in the indsatsgruppe
+        sim = self.member | self.switcher
+        elig_from = np.where(self.member, _midx(self.G) + 1, np.where(self.switcher, _midx(self.move_date) + 1, 10_000))
+        damp_from = np.where(self.member & ~np.isnat(self.move_date), _midx(self.move_date), 10_000)
+        level = self.act_level[self.kidx]
+        stay = 0.8
+        A = np.zeros((N, nH), bool)
+        for m in range(PROJECT_MONTH, nH):
+            ramp = 0.5 + 0.5 * min(1.0, (m - PROJECT_MONTH) / 10)
+            p = level * ramp * np.where(m >= damp_from, 0.3, 1.0)
+            enter = np.clip(p * (1 - stay) / (1 - p), 0, 1)
+            u = rng.random(N)
+            prev = A[:, m - 1]
+            A[:, m] = sim & (m >= elig_from) & np.where(prev, u < stay, u < enter)
+        self.A = A
+        # split runs of active months into spells of at most 3 months
+        pad = np.zeros((N, 1), bool)
+        d = np.diff(np.hstack([pad, A, pad]).astype(np.int8), axis=1)
+        ri, rs = np.nonzero(d == 1)
+        _, re_ = np.nonzero(d == -1)  # row-major: same order as starts
+        length = re_ - rs
+        nseg = (length + 2) // 3
+        seg_i = np.repeat(ri, nseg)
+        k = np.arange(nseg.sum()) - np.repeat(np.cumsum(nseg) - nseg, nseg)
+        seg_s = np.repeat(rs, nseg) + 3 * k
+        seg_e = np.minimum(seg_s + 2, np.repeat(re_, nseg) - 1)  # inclusive
+        u = rng.random(len(seg_i))
+        self.seg = pd.DataFrame(
+            {
+                "i": seg_i,
+                "s": seg_s,
+                "e": seg_e,
+                "kind": np.where(u < 0.45, VP, np.where(u < 0.65, LT, -1)),  # -1: ordinary hours
+                "fulltime": rng.random(len(seg_i)) < 0.4,
+            }
+        )
+
+    def _background(self) -> None:
+        """Non-target citizens: cash-benefit and other recipients in all 98 municipalities, and the
+        few citizens who wrongly get an FSM1 marking (marking_outside_target_group)."""
+        rng = self.rng["background"]
+        n_out = self.n_defect["marking_outside_target_group"]
+        B = round(RATES["background_citizens"] * self.N) + n_out
+        self.B = B
+        all_k = np.array(_kommune_codes())
+        kom = all_k[rng.integers(0, len(all_k), size=B)]
+        kom[:n_out] = self.participants[rng.integers(0, len(self.participants), size=n_out)]
+        self.bg_kom = kom
+        self.bg_birth = np.datetime64("1953-01-01") + _days(rng.integers(0, 17_000, size=B))  # 1953–1999
+        u = rng.random(B)
+        self.bg_herkomst = np.where(u < 0.6, 0, np.where(u < 0.67, 1, 2))
+        u = rng.random(B)
+        code = np.select([u < 0.45, u < 0.6, u < 0.72, u < 0.82, u < 0.9], [KH, UH, IY, SYGE, REVAL], LEDIGHED)
+        code[:n_out] = KH
+        self.bg_code = code
+        self.bg_intro = (code == IY) & (rng.random(B) < 0.5)
+        u = rng.random(B)
+        self.bg_match = np.select([np.isin(code, (KH, UH, IY)) & (u < 0.5), np.isin(code, (KH, IY)), code == UH], [1, 2, 3], 0)
+        self.bg_match[:n_out] = 1
+        # one benefit spell per citizen, in weeks from 2017-01-02
+        self.bg_from = np.datetime64("2017-01-02") + _days(
+            rng.integers(0, int((self.H - np.datetime64("2017-01-02")) // DAY), size=B)
+        )
+        self.bg_to = self.bg_from + _days(rng.integers(56, 840, size=B))
+        # outside-target markings (T2): municipal markings for citizens with no FSM_BRUTTO
+        span = int((np.datetime64("2019-10-31") - np.datetime64("2017-09-01")) // DAY)
+        md = _to_weekday(np.datetime64("2017-09-01") + _days(rng.integers(0, span, size=n_out)))
+        self.out_date = md
+        u = rng.random(n_out)
+        self.out_code = np.where(u < 0.6, GR1, np.where(u < 0.8, UDSKUDT, PJF))
+        self.bg_from[:n_out] = md - _days(rng.integers(60, 400, size=n_out))
+        self.bg_to[:n_out] = md + _days(rng.integers(60, 400, size=n_out))
+        # CPRs for everyone (target first, then background): unique, valid date and century digit
+        births = np.concatenate([self.birth, self.bg_birth])
+        self.cpr = self._make_cprs(rng, births)
+        self.cpr_rank = np.argsort(np.argsort(self.cpr, kind="stable"), kind="stable")
+
+    @staticmethod
+    def _make_cprs(rng, births: np.ndarray) -> np.ndarray:
+        n = len(births)
+        ddmmyy = np.array([s[8:10] + s[5:7] + s[2:4] for s in np.datetime_as_string(births, unit="D")])
+        # 7th digit: 0–3 always means 1900s; 4 and 9 mean 1900s for years 37–99 (all of ours)
+        century_digit = np.array(list("0123012349"))
+        cpr = np.empty(n, dtype=object)
+        todo = np.arange(n)
+        while len(todo):
+            c7 = century_digit[rng.integers(0, 10, size=len(todo))]
+            rest = np.char.zfill(rng.integers(0, 1000, size=len(todo)).astype(str), 3)
+            cpr[todo] = np.char.add(np.char.add(ddmmyy[todo], c7), rest)
+            _, first = np.unique(cpr.astype(str), return_index=True)
+            dup = np.ones(n, bool)
+            dup[first] = False
+            todo = np.flatnonzero(dup)
+        return cpr.astype(str)
+
+    # ----------------------------------------------------------------- markings
+    def _markings_table(self) -> None:
+        rng = self.rng["visit"]
+        N, H = self.N, self.H
+        parts: list[dict[str, np.ndarray]] = []
+
+        def add(cit, code, start, end, end_vis, reg, tag):
+            cit = np.asarray(cit)
+            m = len(cit)
+            parts.append(
+                {
+                    "cit": cit,
+                    "code": np.broadcast_to(np.asarray(code), (m,)).copy(),
+                    "start": np.broadcast_to(np.asarray(start, "datetime64[D]"), (m,)).copy(),
+                    "end": np.broadcast_to(np.asarray(end, "datetime64[D]"), (m,)).copy(),
+                    "end_vis": np.broadcast_to(np.asarray(end_vis, "datetime64[D]"), (m,)).copy(),
+                    "reg": np.broadcast_to(np.asarray(reg, "datetime64[m]"), (m,)).copy(),
+                    "tag": np.full(m, tag, dtype=object),
+                }
+            )
+
+        allc = np.arange(N)
+        add(allc, BRUTTO, self.brutto_start, self.leave_date, self.leave_vis, self.brutto_reg, "brutto")
+        d = np.flatnonzero(self.deferred)
+        add(d, UDSKUDT, self.t1[d], self.defer_end[d], self.defer_end[d], self._reg_time(rng, self.t1[d]), "udskudt")
+        g = np.flatnonzero(~np.isnat(self.G))
+        # the first group marking: ends on the move day (clean), late or never (overlap defect)
+        end = np.where(self.move_overlap, self.g1_end_late, self.move_date)
+        reg1 = self._reg_time(rng, self.G)
+        self.first_reg = reg1
+        add(g, self.first_group[g], self.g1_claimed_start[g], end[g], end[g], reg1[g], "group")
+        mv = np.flatnonzero(~np.isnat(self.move_date))
+        add(mv, self.move_code[mv], self.move_date[mv], NAT, NAT, self._reg_time(rng, self.move_date[mv]), "group2nd")
+        p = np.flatnonzero(~np.isnat(self.pjf))
+        pjf_ts = self._reg_time(rng, self.pjf_reg)
+        add(p, PJF, self.pjf[p], self.pjf_end[p], self.pjf_end_vis[p], pjf_ts[p], "pjf")
+        for x in self.extra_markings:
+            who, code = x["cit"], x["code"]
+            first_reg = reg1[who] if code == GR1 else pjf_ts[who]
+            # same-day duplicates are entered minutes after the first one
+            later = first_reg + rng.integers(3, 90, size=len(who)).astype("timedelta64[m]")
+            reg = np.where(x["gap0"], later, self._reg_time(rng, x["start"]))
+            add(who, code, x["start"], NAT, NAT, reg, "duplicate")
+        o = np.arange(self.n_defect["marking_outside_target_group"])
+        add(N + o, self.out_code, self.out_date, NAT, NAT, self._reg_time(rng, self.out_date), "outside")
+        mk_df = pd.DataFrame({k: np.concatenate([p_[k] for p_ in parts]) for k in parts[0]})
+        mk_df = mk_df[mk_df["reg"].to_numpy().astype("datetime64[D]") <= H]
+        # ids follow registration order, as a case system would hand them out
+        mk_df = mk_df.sort_values(["reg", "cit", "code"], kind="stable").reset_index(drop=True)
+        mk_df["marking_id"] = [f"FSM{i:07d}" for i in range(1, len(mk_df) + 1)]
+        self.mk = mk_df
+
+    # ----------------------------------------------------------------- offers and hours
+    def _offers_and_hours(self) -> None:
+        rng = self.rng["register"]
+        N, nH, H = self.N, self.nH, self.H
+        seg = self.seg
+        # company-directed offers realise the active spells exactly: start in the first month, end in the last
+        off = seg[seg["kind"] >= 0]
+        s = self._weekday_in_month(rng, off["s"].to_numpy())
+        first_last = _month_first(off["e"].to_numpy())
+        lo = np.maximum(s, first_last)
+        hi = _month_last(off["e"].to_numpy())
+        e = lo + _days((rng.random(len(off)) * ((hi - lo) // DAY + 1)).astype(int))
+        offers = [pd.DataFrame({"i": off["i"].to_numpy(), "type": off["kind"].to_numpy(), "start": s, "end": e})]
+        # other offers (not company-directed) for anyone in the target group
+        nd = rng.poisson(0.5, size=N)
+        di = np.repeat(np.arange(N), nd)
+        ds = np.datetime64("2017-03-01") + _days(rng.integers(0, int((H - np.datetime64("2017-03-01")) // DAY), size=len(di)))
+        ds = _to_weekday(ds)
+        dt = rng.choice([NYTTE, VEJL, MENTOR], p=[0.4, 0.35, 0.25], size=len(di))
+        de = ds + _days(rng.integers(14, 180, size=len(di)))
+        alive = ~(ds >= self.leave_date[di])
+        offers.append(pd.DataFrame({"i": di[alive], "type": dt[alive], "start": ds[alive], "end": de[alive]}))
+        # company-directed offers for citizens outside the indsatsgruppe (never counted; tests C2)
+        non = np.flatnonzero(
+            ((self.first_group > GR1) & ~self.switcher) | ((self.leaver == 0) & (np.isnat(self.G)) & ~self.deferred)
+        )
+        pick = non[rng.random(len(non)) < 0.25]
+        ps = _to_weekday(
+            np.datetime64("2017-09-01") + _days(rng.integers(0, int((H - np.datetime64("2017-09-01")) // DAY), size=len(pick)))
+        )
+        # a never-visited citizen in a complete municipality does not exist; for the others keep it simple
+        offers.append(
+            pd.DataFrame(
+                {
+                    "i": pick,
+                    "type": np.where(rng.random(len(pick)) < 0.7, VP, LT),
+                    "start": ps,
+                    "end": ps + _days(rng.integers(20, 120, size=len(pick))),
+                }
+            )
+        )
+        of = pd.concat(offers, ignore_index=True)
+        of = of[of["start"] <= H].copy()
+        # some offers are ended early: earlier deliveries still show the planned end (same tilbud_id)
+        early = rng.random(len(of)) < RATES["offer_ended_early"]
+        of["planned"] = np.where(early, of["end"].to_numpy() + _days(rng.integers(35, 101, size=len(of))), of["end"].to_numpy())
+        of["early"] = early
+        # half of the changes arrive only with the next month's delivery ('or changed in it')
+        of["late_change"] = early & (rng.random(len(of)) < 0.5)
+        of = of.sort_values(["start", "i"], kind="stable").reset_index(drop=True)
+        of["tilbud_id"] = [f"T{i:08d}" for i in range(1, len(of) + 1)]
+        self.offers = of
+
+        # paid hours (eIndkomst)
+        cvr = _valid_cvr(rng, max(200, N // 3))
+        rows = []
+        hseg = seg[seg["kind"] < 0]
+        nm = (hseg["e"] - hseg["s"] + 1).to_numpy()
+        hi = np.repeat(hseg["i"].to_numpy(), nm)
+        hm = np.repeat(hseg["s"].to_numpy(), nm) + (np.arange(nm.sum()) - np.repeat(np.cumsum(nm) - nm, nm))
+        ft = np.repeat(hseg["fulltime"].to_numpy(), nm)
+        employer = np.repeat(cvr[rng.integers(0, len(cvr), size=len(hseg))], nm)
+        h2 = np.where(ft, rng.integers(280, 331, size=len(hi)), rng.integers(16, 221, size=len(hi)))  # half hours
+        rows.append(pd.DataFrame({"i": hi, "m": hm, "cvr": employer, "h2": h2, "sub": 0}))
+        self.jobfull = np.zeros((N + self.B, nH), bool)
+        self.jobfull[hi[ft], hm[ft]] = True
+        second = rng.random(len(hi)) < 0.08
+        rows.append(
+            pd.DataFrame(
+                {
+                    "i": hi[second],
+                    "m": hm[second],
+                    "cvr": cvr[rng.integers(0, len(cvr), size=second.sum())],
+                    "h2": rng.integers(8, 61, size=second.sum()),
+                    "sub": 0,
+                }
+            )
+        )
+        self.jobparat = np.zeros((N, nH), bool)
+        pt = ~ft & (rng.random(len(hi)) < 0.3)
+        self.jobparat[hi[pt], hm[pt]] = True
+        # løntilskud: subsidised hours in every month of the offer
+        lt = of[(of["type"] == LT)]
+        m0, m1 = _midx(lt["start"].to_numpy()), np.minimum(_midx(lt["end"].to_numpy()), nH - 1)
+        nm = m1 - m0 + 1
+        li = np.repeat(lt["i"].to_numpy(), nm)
+        lm = np.repeat(m0, nm) + (np.arange(nm.sum()) - np.repeat(np.cumsum(nm) - nm, nm))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "i": li,
+                    "m": lm,
+                    "cvr": np.repeat(cvr[rng.integers(0, len(cvr), size=len(lt))], nm),
+                    "h2": rng.integers(80, 321, size=len(li)),
+                    "sub": 1,
+                }
+            )
+        )
+        # group 2 into fleksjob (subsidised) or ressourceforløb, some months after group 2 starts
+        g2_from = np.where(
+            self.first_group == GR2, self.G, np.where((self.move_code == GR2) & ~self.move_overlap, self.move_date, NAT)
+        )
+        g2_from = np.where(self.switcher, NAT, g2_from)
+        u = rng.random(N)
+        tr = _to_weekday(g2_from + _days(rng.integers(60, 240, size=N)))
+        self.g2_trans_code = np.where(u < 0.4, RESSOURCE, np.where(u < 0.55, FLEKS, Y_NONE))
+        self.g2_trans_date = np.where((self.g2_trans_code != Y_NONE) & (tr <= H), tr, NAT)
+        fl = np.flatnonzero((self.g2_trans_code == FLEKS) & ~np.isnat(self.g2_trans_date))
+        m0 = _midx(self.g2_trans_date[fl])
+        nm = nH - m0
+        fi = np.repeat(fl, nm)
+        fm = np.repeat(m0, nm) + (np.arange(nm.sum()) - np.repeat(np.cumsum(nm) - nm, nm))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "i": fi,
+                    "m": fm,
+                    "cvr": np.repeat(cvr[rng.integers(0, len(cvr), size=len(fl))], nm),
+                    "h2": rng.integers(60, 201, size=len(fi)),
+                    "sub": 1,
+                }
+            )
+        )
+        # ordinary hours for citizens outside the indsatsgruppe (never counted)
+        nonm = np.concatenate([non, np.flatnonzero(self.leaver > 0)])
+        k = rng.random(len(nonm)) < 0.2
+        oi = np.repeat(nonm[k], 3)
+        om = np.repeat(rng.integers(PROJECT_MONTH, nH - 2, size=k.sum()), 3) + np.tile(np.arange(3), k.sum())
+        rows.append(
+            pd.DataFrame(
+                {
+                    "i": oi,
+                    "m": om,
+                    "cvr": cvr[rng.integers(0, len(cvr), size=len(oi))],
+                    "h2": rng.integers(10, 200, size=len(oi)),
+                    "sub": 0,
+                }
+            )
+        )
+        # background citizens with some hours
+        bk = np.flatnonzero(rng.random(self.B) < 0.25)
+        bi = np.repeat(self.N + bk, 4)
+        bm = np.repeat(rng.integers(0, nH - 3, size=len(bk)), 4) + np.tile(np.arange(4), len(bk))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "i": bi,
+                    "m": bm,
+                    "cvr": cvr[rng.integers(0, len(cvr), size=len(bi))],
+                    "h2": rng.integers(10, 320, size=len(bi)),
+                    "sub": 0,
+                }
+            )
+        )
+        # a few rows with zero ordinary hours for indsatsgruppe members not active that month (not activity, A1)
+        mem = np.flatnonzero(self.member)
+        nz = max(2, round(0.004 * N))
+        zi = mem[rng.integers(0, len(mem), size=nz * 3)]
+        zm = rng.integers(PROJECT_MONTH + 1, nH, size=nz * 3)
+        okz = ~self.A[zi, zm] & (zm > _midx(self.G[zi]))
+        zi, zm = zi[okz][:nz], zm[okz][:nz]
+        rows.append(pd.DataFrame({"i": zi, "m": zm, "cvr": cvr[rng.integers(0, len(cvr), size=len(zi))], "h2": 0, "sub": 0}))
+        tm = pd.concat(rows, ignore_index=True)
+        tm = tm.drop_duplicates(["i", "m", "cvr"]).reset_index(drop=True)
+        self.timer = tm
+
+    # ----------------------------------------------------------------- ydelse
+    def _ydelse_matrix(self) -> None:
+        N = self.N
+        first = _month_first(self.m_lo)
+        last = _month_last(self.m_hi)
+        days = np.arange(first - 3 * DAY, last + 4 * DAY, dtype="datetime64[D]")
+        thu = days[((days - MONDAY) // DAY) % 7 == 3]
+        thu = thu[(thu >= first) & (thu <= last)]
+        self.week_thu = thu
+        self.week_m = _midx(thu)
+        doy = (thu - thu.astype("datetime64[Y]").astype("datetime64[D]")) // DAY + 1
+        years = thu.astype("datetime64[Y]").astype(int) + 1970
+        self.week_label = np.char.add(np.char.add(years.astype(str), "-W"), np.char.zfill(((doy - 1) // 7 + 1).astype(str), 2))
+        T = thu[None, :]
+        # target-group citizens
+        code = np.repeat(self.base_code[:, None].astype(np.int8), len(thu), axis=1)
+        thirty = self.birth + _days(10_957)
+        code[(code == UH) & (T >= thirty[:, None])] = KH  # uddannelseshjælp ends at 30
+        left = T >= self.leave_date[:, None]
+        code = np.where(left, self.leave_code[:, None], code)
+        trans = T >= self.g2_trans_date[:, None]
+        code = np.where(trans, self.g2_trans_code[:, None], code)
+        wm = self.week_m
+        code[self.jobfull[:N][:, wm]] = Y_NONE  # a full-time job: no benefits that week
+        code[self.reval[:, wm]] = REVAL
+        match = np.where(np.isin(code, (KH, UH, IY, RESSOURCE)), 1, 0).astype(np.int8)
+        match[self.jobparat[:, wm] & (match == 1)] = 2
+        # background
+        bcode = np.where((T >= self.bg_from[:, None]) & (T <= self.bg_to[:, None]), self.bg_code[:, None], Y_NONE).astype(np.int8)
+        bcode[self.jobfull[N:][:, wm]] = Y_NONE
+        bmatch = np.where(bcode != Y_NONE, self.bg_match[:, None], 0).astype(np.int8)
+        self.y_code = np.vstack([code, bcode])
+        self.y_match = np.vstack([match, bmatch])
+        self.y_intro = np.concatenate([np.zeros(N, bool), self.bg_intro])
+        self.y_herk = np.concatenate([self.herkomst, self.bg_herkomst])
+        self.y_kom = np.concatenate([self.kom, self.bg_kom])
+
+    # =================================================================== rendering
+    def write(self, out: Path, fmt: str) -> dict:
+        out.mkdir(parents=True, exist_ok=True)
+        self._clean(out)
+        months = np.arange(self.m_lo, self.m_hi + 1)
+        # each file is built only when written, so national scale stays within a modest memory budget
+        specs: dict[str, tuple[str, int, Callable[[np.random.Generator], list[np.ndarray]]]] = {}
+        for m in months:
+            specs.update(self._markings_spec(m))
+        specs.update(self._ydelse_spec(months))
+        specs.update(self._tilbud_spec(months))
+        specs.update(self._timer_spec(months))
+        plan = self._plan_rejects({rel: (feed, n) for rel, (feed, n, _make) in specs.items()}) if fmt == "csv" else {}
+        rng_r = self.rng["render"]
+        files: dict[str, dict] = {}
+        for rel, (feed, _n, make) in sorted(specs.items()):
+            path = out / (rel if fmt == "csv" else rel[:-4] + ".parquet")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            items = plan.get(rel, [])
+            n, lines = self._write_file(path, feed, make(rng_r), items, fmt)
+            files[path.relative_to(out).as_posix()] = {
+                "feed": feed,
+                "rows": n,
+                "rejects": [{"line": line, "kind": kind} for line, kind in lines],
+            }
+        dq = self._evaluate_dq(months)
+        return {
+            "participants": [int(k) for k in self.participants],
+            "citizens": int(self.N),
+            "background_citizens": int(self.B),
+            "files": files,
+            "dq_defects": dq,
+            "offers_ended_early": self._offers_ended_early(),
+            "zero_hour_rows": int((self.timer["h2"] == 0).sum()),
+            "rejects_total": sum(len(v["rejects"]) for v in files.values()),
+            "rates": {"defects": DEFECT_RATES, **RATES},
+            "truth": self._truth(months),
+            "notes": {
+                "rows": "data lines in the file (header excluded), the injected unreadable rows included",
+                "rejects": "line = physical line, header = line 1; kinds: "
+                + ", ".join(sorted({k for v in REJECT_KINDS.values() for k in v})),
+                "dq_defects": "count = distinct violation rows (marking rules: marking ids, or pairs for overlap/duplicate) over all "
+                "written snapshots; revalidering: (citizen, month) pairs. by_month = rows the rule gives on that month's snapshot "
+                "(revalidering: on that month's ydelse with that month's snapshot)",
+                "offers_ended_early": "tilbud_ids whose end_date moves earlier in a later monthly delivery",
+                "cpr": "mostly DDMMYYSSSS, some DDMMYY-SSSS, chosen per row: one citizen appears in both forms",
+            },
+        }
+
+    @staticmethod
+    def _clean(out: Path) -> None:
+        """Remove earlier generated feed files, so a regenerated zone has no stale months."""
+        for sub, stem in (
+            ("markings", "markings_"),
+            ("registers/ydelse", "ydelse_"),
+            ("registers/tilbud", "tilbud_"),
+            ("registers/timer", "timer_"),
+        ):
+            d = out / sub
+            if d.is_dir():
+                for p in d.iterdir():
+                    if p.name.startswith(stem) and p.suffix in (".csv", ".parquet", ".tmp"):
+                        p.unlink()
+        old = out / "manifest.json"
+        if old.exists():
+            old.unlink()
+
+    def _cpr_text(self, rng, cit: np.ndarray) -> np.ndarray:
+        """CPR as written: mostly DDMMYYSSSS, some DDMMYY-SSSS (per row)."""
+        c = self.cpr[cit]
+        hy = rng.random(len(cit)) < RATES["hyphen_cpr"]
+        out = c.astype(object)
+        if hy.any():
+            out[hy] = [x[:6] + "-" + x[6:] for x in c[hy]]
+        return out
+
+    def _markings_spec(self, m: int) -> dict:
+        """The full snapshot extracted on the last day of month m: every marking registered by then,
+        with the end dates known by then."""
+        mk = self.mk
+        D = _month_last(m)
+        vis = np.flatnonzero(mk["reg"].to_numpy().astype("datetime64[D]") <= D)
+
+        def make(rng) -> list[np.ndarray]:
+            x = mk.iloc[vis]
+            shown = np.where(x["end_vis"].to_numpy() <= D, x["end"].to_numpy(), NAT)
+            cit = x["cit"].to_numpy()
+            return [
+                x["marking_id"].to_numpy(dtype=object),
+                self._cpr_text(rng, cit),
+                self.y_kom[cit].astype(str),
+                MARKING_CODES[x["code"].to_numpy()],
+                _dstr(x["start"].to_numpy()),
+                _dstr(shown),
+                np.datetime_as_string(x["reg"].to_numpy().astype("datetime64[s]"), unit="s"),
+                np.full(len(x), "", dtype=object),
+            ]
+
+        return {f"markings/markings_{D!s}.csv": ("markings", len(vis), make)}
+
+    def _ydelse_spec(self, months: np.ndarray) -> dict:
+        ci, wi = np.nonzero(self.y_code)
+        mon = self.week_m[wi]
+        order = np.lexsort((wi, self.cpr_rank[ci], mon))
+        ci, wi, mon = ci[order], wi[order], mon[order]
+
+        def make(a: int, b: int):
+            def cols(rng) -> list[np.ndarray]:
+                c, w = ci[a:b], wi[a:b]
+                return [
+                    self._cpr_text(rng, c),
+                    self.week_label[w],
+                    self.y_kom[c].astype(str),
+                    YDELSE_CODES[self.y_code[c, w]],
+                    MATCH_CODES[self.y_match[c, w]],
+                    np.where(self.y_intro[c], "1", "0"),
+                    HERKOMST[self.y_herk[c]],
+                ]
+
+            return cols
+
+        return self._split_by_month("ydelse", "registers/ydelse/ydelse_", months, mon, make)
+
+    def _tilbud_spec(self, months: np.ndarray) -> dict:
+        """Offers in force on a day of the month; an early end shows from the month it is delivered
+        in (its own month, or the next one: 'changed in it')."""
+        of = self.offers
+        nH = self.nH
+        s_m = _midx(of["start"].to_numpy())
+        e_m = np.minimum(_midx(of["end"].to_numpy()), nH - 1)
+        late = of["late_change"].to_numpy().astype(int)
+        last_m = np.minimum(e_m + late, nH - 1)
+        change_m = np.where(of["early"].to_numpy(), e_m + late, -1)
+        n = last_m - s_m + 1
+        oi = np.repeat(np.arange(len(of)), n)
+        om = np.repeat(s_m, n) + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
+        keep = (om >= self.m_lo) & (om <= self.m_hi)
+        oi, om = oi[keep], om[keep]
+        shown_end = np.where(om >= change_m[oi], of["end"].to_numpy()[oi], of["planned"].to_numpy()[oi])
+        order = np.lexsort((oi, om))
+        oi, om, shown_end = oi[order], om[order], shown_end[order]
+        self.tilbud_rows = pd.DataFrame({"oi": oi, "m": om, "end": shown_end})
+        ids = of["tilbud_id"].to_numpy(dtype=object)
+        cit_of, type_of, start_of = of["i"].to_numpy(), of["type"].to_numpy(), of["start"].to_numpy()
+
+        def make(a: int, b: int):
+            def cols(rng) -> list[np.ndarray]:
+                o = oi[a:b]
+                cit = cit_of[o]
+                return [
+                    ids[o],
+                    self._cpr_text(rng, cit),
+                    self.y_kom[cit].astype(str),
+                    TILBUD_TYPES[type_of[o]],
+                    _dstr(start_of[o]),
+                    _dstr(shown_end[a:b]),
+                ]
+
+            return cols
+
+        return self._split_by_month("tilbud", "registers/tilbud/tilbud_", months, om, make)
+
+    def _timer_spec(self, months: np.ndarray) -> dict:
+        tm = self.timer
+        tm = tm[(tm["m"] >= self.m_lo) & (tm["m"] <= self.m_hi)]
+        order = np.lexsort((tm["cvr"].to_numpy(), self.cpr_rank[tm["i"].to_numpy()], tm["m"].to_numpy()))
+        tm = tm.iloc[order]
+        ci, m, cvr = tm["i"].to_numpy(), tm["m"].to_numpy(), tm["cvr"].to_numpy(dtype=object)
+        h2, sub = tm["h2"].to_numpy(), tm["sub"].to_numpy()
+
+        def make(a: int, b: int):
+            def cols(rng) -> list[np.ndarray]:
+                h = h2[a:b]
+                whole = (h // 2).astype(str)
+                return [
+                    self._cpr_text(rng, ci[a:b]),
+                    _month_label(m[a:b]),
+                    cvr[a:b],
+                    np.where(h % 2 == 1, np.char.add(whole, ",5"), whole),  # decimal comma
+                    sub[a:b].astype(str),
+                ]
+
+            return cols
+
+        return self._split_by_month("timer", "registers/timer/timer_", months, m, make)
+
+    @staticmethod
+    def _split_by_month(feed: str, prefix: str, months: np.ndarray, mon: np.ndarray, make) -> dict:
+        cuts = np.searchsorted(mon, months, side="left")
+        ends = np.searchsorted(mon, months, side="right")
+        return {
+            f"{prefix}{_month_label(m)}.csv": (feed, int(b - a), make(int(a), int(b)))
+            for m, a, b in zip(months, cuts, ends, strict=True)
+        }
+
+    # ----------------------------------------------------------------- unreadable rows
+    def _plan_rejects(self, files: dict[str, tuple[str, int]]) -> dict[str, list[tuple[int, int, str, int, int]]]:
+        """Pick, per feed and kind, a file, an insert position and a template row.
+        Returns rel -> [(position in the original rows, template row, kind, seq, variant)], by position."""
+        rng = self.rng["reject"]
+        by_feed: dict[str, list[str]] = {}
+        for rel, (feed, n) in sorted(files.items()):
+            if n:
+                by_feed.setdefault(feed, []).append(rel)
+        plan: dict[str, list[tuple[int, int, str, int, int]]] = {}
+        seq = 0
+        for feed, kinds in REJECT_KINDS.items():
+            rels = by_feed.get(feed, [])
+            for kind in kinds if rels else ():
+                for variant in range(self.scale.rejects_per_kind):
+                    rel = rels[rng.integers(0, len(rels))]
+                    n = files[rel][1]
+                    seq += 1
+                    plan.setdefault(rel, []).append((int(rng.integers(0, n + 1)), int(rng.integers(0, n)), kind, seq, variant))
+        for items in plan.values():
+            items.sort(key=lambda t: (t[0], t[3]))
+        return plan
+
+    @staticmethod
+    def _bad_line(feed: str, kind: str, f: list[str], seq: int, variant: int) -> str:
+        ci = 1 if feed in ("markings", "tilbud") else 0
+        if feed == "markings":
+            f[0] = f"FSM9{seq:06d}"  # a fresh id: the row is not a real marking
+        if feed == "tilbud":
+            f[0] = f"T9{seq:07d}"
+        year = f[{"markings": 4, "ydelse": 1, "tilbud": 4, "timer": 1}[feed]][:4]  # keep the row's own year
+        if kind == "bad_cpr":
+            c = f[ci].replace("-", "")
+            f[ci] = c[:4] + "AB" + c[6:] if variant % 2 == 0 else "3002" + c[4:]  # letters / 30 February
+        elif kind == "unknown_kommune":
+            f[2] = "999" if variant % 2 == 0 else "100"
+        elif kind == "unknown_code":
+            f[3] = {"markings": "FSM_GR4", "ydelse": "ARBEJDSLOESHEDSDAGPENGE", "tilbud": "JOBROTATION"}[feed]
+        elif kind == "bad_date":
+            if feed == "markings":
+                if variant % 2 == 0:
+                    f[4] = f"{year}-02-30"
+                else:
+                    f[6] = f"{year}-13-05T10:15:00"
+            elif feed == "tilbud":
+                if variant % 2 == 0:
+                    f[4] = f"{year}-02-30"
+                else:
+                    f[5] = f"{year}-04-31"
+            elif feed == "ydelse":
+                f[1] = f"{year}-W54"
+            else:
+                f[1] = f"{year}-13"
+        elif kind == "negative_hours":
+            f[3] = "-7,5"
+        elif kind == "column_count":
+            return ";".join(f[:-1]) if variant % 2 == 0 else ";".join([*f, "EKSTRA"])
+        return ";".join(f)
+
+    def _write_file(self, path: Path, feed: str, cols: list[np.ndarray], plan: list, fmt: str) -> tuple[int, list]:
+        """Write one file; returns (data rows, [(physical line, kind)] of the unreadable rows)."""
+        header = FEED_COLUMNS[feed]
+        n = len(cols[0])
+        if fmt == "parquet":  # typed text columns; no unreadable rows (they have no line numbers)
+            df = pd.DataFrame(
+                {h: pd.array(np.asarray(c, dtype=object), dtype="string") for h, c in zip(header, cols, strict=True)}
+            )
+            df.replace("", pd.NA).to_parquet(path, index=False)
+            return n, []
+        lines = _cat(*[x for c in cols for x in (c, ";")][:-1]) if n else np.array([], dtype=object)
+        rejects = []
+        if plan:
+            bad = [
+                self._bad_line(feed, kind, [str(c[row]) for c in cols], seq, variant) for _pos, row, kind, seq, variant in plan
+            ]
+            lines = np.insert(lines, [pos for pos, *_ in plan], bad)
+            # np.insert puts the k-th value (by position) at pos + k; the header is line 1
+            rejects = [(pos + k + 2, kind) for k, (pos, _row, kind, _s, _v) in enumerate(plan)]
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        with tmp.open("w", encoding="utf-8", newline="\n") as fh:
+            fh.write(";".join(header) + "\n")
+            if len(lines):
+                fh.write("\n".join(lines.tolist()))
+                fh.write("\n")
+        os.replace(tmp, path)
+        return len(lines), rejects
+
+    def _offers_ended_early(self) -> int:
+        r = self.tilbud_rows
+        if r.empty:
+            return 0
+        ends = r.groupby("oi")["end"].agg(["min", "max"])
+        return int((ends["min"] < ends["max"]).sum())
+
+    # ----------------------------------------------------------------- data-quality bookkeeping
+    def _evaluate_dq(self, months: np.ndarray) -> dict:
+        """Evaluate DOMAIN's rules on the generated data, snapshot by snapshot (the ground truth
+        the pipeline's dq tables must match). Rejected rows are not part of it."""
+        mk = self.mk
+        start = mk["start"].to_numpy()
+        end = mk["end"].to_numpy()
+        end_vis = mk["end_vis"].to_numpy()
+        reg_d = mk["reg"].to_numpy().astype("datetime64[D]")
+        code = mk["code"].to_numpy()
+        cit = mk["cit"].to_numpy()
+        ids = mk["marking_id"].to_numpy()
+        municipal = code != BRUTTO
+        # candidate pairs: the same citizen, both group codes (overlap) or the same code (duplicate)
+        df = pd.DataFrame({"cit": cit, "code": code, "r": np.arange(len(mk))})
+        pairs = df.merge(df, on="cit", suffixes=("_a", "_b"))
+        pairs = pairs[pairs["r_a"] < pairs["r_b"]]
+        a, b = pairs["r_a"].to_numpy(), pairs["r_b"].to_numpy()
+        ca, cb = code[a], code[b]
+        is_grp = np.isin(ca, GROUP_CODES) & np.isin(cb, GROUP_CODES) & (ca != cb)
+        is_dup = ca == cb
+        far = np.datetime64("9999-12-31")
+        seen: dict[str, set] = {r: set() for r in DQ_RULES}
+        by_month: dict[str, dict[str, int]] = {r: {} for r in DQ_RULES}
+        for m in months:
+            D = _month_last(m)
+            lab = str(_month_label(m))
+            v = reg_d <= D
+            shown = np.where(end_vis <= D, end, NAT)
+            endx = np.where(np.isnat(shown), far, shown)
+            flags = {
+                "backdated_marking": v & municipal & (start < reg_d),
+                "invalid_period": v & ~np.isnat(shown) & (shown < start),
+                "future_marking": v & (start > D),
+            }
+            # target group at project start, as this snapshot shows it (T2)
+            in_force = v & (code == BRUTTO) & (start <= PROJECT_START) & (endx > PROJECT_START)
+            tg = np.zeros(self.N + self.B, bool)
+            tg[cit[in_force]] = True
+            flags["marking_outside_target_group"] = v & municipal & ~tg[cit]
+            for rule, f in flags.items():
+                hit = ids[f]
+                by_month[rule][lab] = len(hit)
+                seen[rule].update(hit.tolist())
+            pv = v[a] & v[b] & (start[a] < endx[b]) & (start[b] < endx[a])
+            for rule, mask in (("overlapping_group_marking", is_grp), ("duplicate_marking", is_dup)):
+                hit = pv & mask
+                by_month[rule][lab] = int(hit.sum())
+                seen[rule].update(zip(ids[a[hit]].tolist(), ids[b[hit]].tolist(), strict=True))
+        # revalidering_without_group2: (citizen, month) pairs in that month's ydelse
+        rv = self._revalidering_pairs(months)
+        out = {}
+        for rule in DQ_RULES:
+            if rule == "revalidering_without_group2":
+                bm = {str(_month_label(m)): int(rv.get(int(m), 0)) for m in months}
+                count = sum(bm.values())
+            else:
+                bm = by_month[rule]
+                count = len(seen[rule])
+            first = next((k for k, c in bm.items() if c), None)
+            out[rule] = {"count": count, "first_visible_month": first, "by_month": bm}
+        return out
+
+    def _revalidering_pairs(self, months: np.ndarray) -> dict[int, int]:
+        """Per month: target-group citizens paid REVALIDERING with no FSM_GR2 in force at month end (D1)."""
+        mk = self.mk
+        N = self.N
+        wm = self.week_m
+        reval_cm = np.zeros((self.N + self.B, self.nH), bool)
+        ci, wi = np.nonzero(self.y_code == REVAL)
+        reval_cm[ci, wm[wi]] = True
+        start = mk["start"].to_numpy()
+        reg_d = mk["reg"].to_numpy().astype("datetime64[D]")
+        eff = np.maximum(start, reg_d)  # D1
+        end, end_vis = mk["end"].to_numpy(), mk["end_vis"].to_numpy()
+        code, cit = mk["code"].to_numpy(), mk["cit"].to_numpy()
+        res: dict[int, int] = {}
+        for m in months:
+            D = _month_last(m)
+            shown = np.where(end_vis <= D, end, NAT)
+            g2 = (code == GR2) & (reg_d <= D) & (eff <= D) & (np.isnat(shown) | (shown > D))
+            has_g2 = np.zeros(self.N + self.B, bool)
+            has_g2[cit[g2]] = True
+            target = np.zeros(self.N + self.B, bool)
+            target[:N] = self._in_target(D)
+            res[int(m)] = int((reval_cm[:, m] & target & ~has_g2).sum())
+        return res
+
+    def _in_target(self, D: np.datetime64) -> np.ndarray:
+        """T2/T3 as of the snapshot extracted on D (the end of a month)."""
+        pre_out = (self.leaver == 1) & (self.leave_vis <= D)
+        visited = self.G <= D
+        post_out = (self.leaver == 2) & (self.leave_vis <= D) & (self.leave_date <= D) & ~visited
+        return ~pre_out & ~post_out
+
+    # ----------------------------------------------------------------- truth
+    def _truth(self, months: np.ndarray) -> dict:
+        """What the pipeline should find, per municipality (V3, P2, P3), under DOMAIN's interpretations."""
+        K = len(self.participants)
+        kidx = self.kidx
+        cov_month = np.full(K, -1)
+        p3_month = np.full(K, -1)
+        target_start = np.bincount(kidx[self.leaver != 1], minlength=K)
+        brutto = np.bincount(kidx, minlength=K)
+        # coverage (V1–V3): visited = first group registered by then (D1); deferred = open UDSKUDT
+        for m in months:
+            D = _month_last(m)
+            tg = self._in_target(D)
+            visited = self.G <= D
+            deferred = self.deferred & (self.t1 <= D) & ~visited
+            acc = np.bincount(kidx[tg & (visited | deferred)], minlength=K)
+            n = np.bincount(kidx[tg], minlength=K)
+            hit = (n > 0) & (acc == n) & (cov_month < 0)
+            cov_month[hit] = m
+        # activity (C2, C3, A1): share of the indsatsgruppe active in month m, per municipality
+        share_ok = np.zeros((K, self.nH), bool)
+        mem_m = np.where(self.member, _midx(self.G), 10_000)
+        for m in months:
+            cohort = mem_m <= m
+            nc = np.bincount(kidx[cohort], minlength=K)
+            na = np.bincount(kidx[cohort & self.A[:, m]], minlength=K)
+            share_ok[:, m] = (nc > 0) & (na * 100 >= 40 * nc)
+        for m in months:
+            if m - 2 < self.m_lo or m - 2 < PROJECT_MONTH:
+                continue
+            hit = share_ok[:, m] & share_ok[:, m - 1] & share_ok[:, m - 2] & (p3_month < 0)
+            p3_month[hit] = m
+        max_share = np.zeros(K)
+        for m in months:
+            cohort = mem_m <= m
+            nc = np.bincount(kidx[cohort], minlength=K)
+            na = np.bincount(kidx[cohort & self.A[:, m]], minlength=K)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                s = np.where(nc > 0, na / np.maximum(nc, 1), 0)
+            max_share = np.maximum(max_share, s)
+
+        def lab(x):
+            return None if x < 0 else str(_month_label(x))
+
+        per_k = {
+            str(int(k)): {
+                "brutto_n": int(brutto[j]),
+                "target_n": int(target_start[j]),
+                "designed_complete": bool(self.complete[j]),
+                "full_coverage_month": lab(cov_month[j]),
+                "activity_level": round(float(self.act_level[j]), 3),
+                "max_activity_share_pct": round(100 * float(max_share[j]), 1),
+                "p3_month": lab(p3_month[j]),
+            }
+            for j, k in enumerate(self.participants)
+        }
+        fg = self.first_group
+        return {
+            "note": "target_n: FSM_BRUTTO in force on 2017-08-01 (T2; the 2017-08 snapshot still shows pre-start leavers, brutto_n). "
+            "full_coverage_month: first month with (visited + deferred) = target group (V3, P2). "
+            "p3_month: first month M with the activity share of M-2, M-1, M each >= 40 % (P3).",
+            "target_group": int((self.leaver != 1).sum()),
+            "pre_start_leavers": int((self.leaver == 1).sum()),
+            "post_start_leavers_unvisited": int((self.leaver == 2).sum()),
+            "deferred_first": int(self.deferred.sum()),
+            "first_group": {"1": int((fg == GR1).sum()), "2": int((fg == GR2).sum()), "3": int((fg == GR3).sum())},
+            "moved_group1_to_2_or_3": int(((fg == GR1) & ~np.isnat(self.move_date)).sum()),
+            "moved_group2_to_1": int(self.switcher.sum()),
+            "never_visited": int(((self.leaver == 0) & np.isnat(self.G) & ~self.deferred).sum()),
+            "kommuner_full_coverage": int((cov_month >= 0).sum()),
+            "kommuner_p3": int((p3_month >= 0).sum()),
+            "per_kommune": per_k,
+        }
