@@ -2,33 +2,68 @@
 -- month sees the registers (P5: deliveries for months up to it; the newest delivery of an offer
 -- id wins). Active = at least one day of a counted offer type in the month (end dates
 -- inclusive), or ordinary (unsubsidised) paid hours > 0 in the month.
+-- Set-based: each offer version is valid for the as-of months from its delivery until the next
+-- delivery of the same id; hours only accumulate (hours >= 0), so a person-month is active from
+-- the first delivery that shows positive ordinary hours for it.
 with
 
 files as (
     select * from int_register_files
 ),
 
-offer_rows as (  -- each offer id as each as-of month last saw it
-    select distinct on (a.as_of_month, t.tilbud_id)
-        a.as_of_month, t.tilbud_id, t.person_key, t.tilbud_type, t.start_date, t.end_date
-    from int_asof_months as a
-    inner join files as f on f.feed = 'tilbud' and f.period <= a.as_of_month
-    inner join stg_tilbud as t on t.file_id = f.file_id
-    order by a.as_of_month, t.tilbud_id, t.delivery_month desc, t.file_id desc, t.line_no desc
+asof_bounds as (
+    select min(as_of_month) as first_asof, max(as_of_month) as last_asof from int_asof_months
 ),
 
-counted_offers as (
-    select * from offer_rows
-    where tilbud_type = any({{ counted_offer_types }})  -- A1 Interpretation: configurable
+offer_versions as (  -- one row per offer id and delivery month (last row of that delivery)
+    select distinct on (t.tilbud_id, f.period)
+        t.tilbud_id, f.period as delivered, t.person_key, t.tilbud_type, t.start_date, t.end_date
+    from stg_tilbud as t
+    inner join files as f on f.feed = 'tilbud' and f.file_id = t.file_id
+    order by t.tilbud_id, f.period, t.line_no desc
 ),
 
-ordinary_hours as (
-    select a.as_of_month, h.person_key, h.month, sum(h.hours) as hours
-    from int_asof_months as a
-    inner join files as f on f.feed = 'timer' and f.period <= a.as_of_month
-    inner join stg_timer as h on h.file_id = f.file_id
-    where not h.subsidised
-    group by a.as_of_month, h.person_key, h.month
+offer_validity as (
+    select v.*,
+        lead(v.delivered) over (partition by v.tilbud_id order by v.delivered) as superseded
+    from offer_versions as v
+),
+
+offer_months as (  -- A1 Interpretation: counted offer types are configuration
+    select distinct
+        o.person_key,
+        g.m::date as activity_month,
+        o.delivered,
+        o.superseded
+    from offer_validity as o
+    cross join asof_bounds as b
+    cross join lateral generate_series(
+        date_trunc('month', greatest(o.start_date, {{ project_start }}::date)),
+        least(coalesce(o.end_date, b.last_asof), b.last_asof),
+        interval '1 month'
+    ) as g (m)
+    where o.tilbud_type = any({{ counted_offer_types }})
+        and coalesce(o.end_date, 'infinity'::date) >= {{ project_start }}::date
+),
+
+hours_known as (  -- the first delivery that shows ordinary hours > 0 for a person-month
+    select h.person_key, h.month as activity_month, min(f.period) as known_from
+    from stg_timer as h
+    inner join files as f on f.feed = 'timer' and f.file_id = h.file_id
+    where not h.subsidised and h.hours > 0
+    group by h.person_key, h.month
+),
+
+active_known as (
+    select a.as_of_month, o.person_key, o.activity_month
+    from offer_months as o
+    inner join int_asof_months as a
+        on a.as_of_month >= o.delivered
+        and (o.superseded is null or a.as_of_month < o.superseded)
+    union
+    select a.as_of_month, h.person_key, h.activity_month
+    from hours_known as h
+    inner join int_asof_months as a on a.as_of_month >= h.known_from
 ),
 
 members as (
@@ -45,21 +80,12 @@ final as (
         m.activity_month,
         m.person_key,
         m.kommune_kode,
-        exists (
-            select 1 from counted_offers as o
-            where o.as_of_month = m.as_of_month
-                and o.person_key = m.person_key
-                and o.start_date < (m.activity_month + interval '1 month')::date
-                and (o.end_date is null or o.end_date >= m.activity_month)
-        )
-        or exists (
-            select 1 from ordinary_hours as h
-            where h.as_of_month = m.as_of_month
-                and h.person_key = m.person_key
-                and h.month = m.activity_month
-                and h.hours > 0
-        ) as active
+        k.person_key is not null as active
     from members as m
+    left join active_known as k
+        on k.as_of_month = m.as_of_month
+        and k.person_key = m.person_key
+        and k.activity_month = m.activity_month
 )
 
 select * from final

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 # --------------------------------------------------------------------------- calendar
 BASE_MONTH = np.datetime64("2017-01", "M")  # month index 0
@@ -486,16 +486,23 @@ class _World:
         order = rng.permutation(np.flatnonzero(plain))
         used = np.zeros(N, bool)
 
+        # The first citizen of each kind is visited early, so that every kind shows up by about
+        # 2017-12 whatever period is written (a run over a few months still sees each defect).
+        early = self.G <= np.datetime64("2017-10-31")
+
         def take(k: int, extra: np.ndarray | None = None) -> np.ndarray:
-            ok = ~used[order] if extra is None else ~used[order] & extra[order]
-            got = order[ok][:k]
+            cand = order[~used[order]] if extra is None else order[~used[order] & extra[order]]
+            e = np.flatnonzero(early[cand])
+            if len(e):
+                cand = np.concatenate([cand[e[:1]], np.delete(cand, e[0])])
+            got = cand[:k]
             used[got] = True
             return got
 
         self.extra_markings: list[dict] = []  # additional markings: duplicates
         # backdated_marking (M3): group 1 (or PJF) registered weeks after the claimed start
         bd = take(n["backdated_marking"], self.G >= np.datetime64("2017-09-15"))
-        bd_pjf = bd[(rng.random(len(bd)) < 0.2) & ~np.isnat(self.pjf[bd])]
+        bd_pjf = bd[1:][(rng.random(len(bd) - 1) < 0.2) & ~np.isnat(self.pjf[bd[1:]])]
         bd_g = np.setdiff1d(bd, bd_pjf)
         self.g1_claimed_start = self.G.copy()
         back = _days(rng.integers(14, 91, size=N))
@@ -507,7 +514,9 @@ class _World:
 
         # overlapping_group_marking (M2): moved to group 2/3 but group 1 not end-dated (or late)
         ov = take(n["overlapping_group_marking"])
-        t2 = _to_weekday(self.G[ov] + _days(rng.integers(45, 200, size=len(ov))))
+        gap = rng.integers(45, 200, size=len(ov))
+        gap[:1] = rng.integers(45, 61)
+        t2 = _to_weekday(self.G[ov] + _days(gap))
         self.move_date[ov] = t2
         self.move_code[ov] = np.where(rng.random(len(ov)) < 0.7, GR2, GR3)
         self.move_overlap[ov] = True
@@ -535,6 +544,7 @@ class _World:
         # invalid_period (M6): a PJF whose end date is before its start, typed so from the start or later
         iv = take(n["invalid_period"], ~np.isnat(self.pjf) & (self.pjf <= H - 160 * DAY))
         later = rng.random(len(iv)) < 0.5
+        later[:1] = False
         self.pjf_end[iv] = self.pjf[iv] - _days(rng.integers(5, 60, size=len(iv)))
         self.pjf_end_vis[iv] = np.where(
             later, _to_weekday(self.pjf[iv] + _days(rng.integers(30, 150, size=len(iv)))), self.pjf[iv]
@@ -552,7 +562,9 @@ class _World:
 
         # revalidering_without_group2: REVALIDERING paid to a group-1 citizen in 1–3 months
         rv = take(n["revalidering_without_group2"])
-        first_m = np.minimum(_midx(self.G[rv]) + 1 + rng.integers(0, 8, size=len(rv)), _month_index("2019-10"))
+        offset = rng.integers(0, 8, size=len(rv))
+        offset[:1] = 0
+        first_m = np.minimum(_midx(self.G[rv]) + 1 + offset, _month_index("2019-10"))
         length = rng.integers(1, 4, size=len(rv))
         self.reval = np.zeros((N, self.nH), bool)
         for d in range(3):
@@ -640,7 +652,9 @@ class _World:
         self.bg_to = self.bg_from + _days(rng.integers(56, 840, size=B))
         # outside-target markings (T2): municipal markings for citizens with no FSM_BRUTTO
         span = int((np.datetime64("2019-10-31") - np.datetime64("2017-09-01")) // DAY)
-        md = _to_weekday(np.datetime64("2017-09-01") + _days(rng.integers(0, span, size=n_out)))
+        days = rng.integers(0, span, size=n_out)
+        days[:1] = rng.integers(0, 60)  # the first one early (see _defects)
+        md = _to_weekday(np.datetime64("2017-09-01") + _days(days))
         self.out_date = md
         u = rng.random(n_out)
         self.out_code = np.where(u < 0.6, GR1, np.where(u < 0.8, UDSKUDT, PJF))
