@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, PokeReturnValue, dag, task, task_group
+
 from fsm.docs import DAG_DOC, TASK_DOCS
 
 STAGING = Asset(name="fsm_staging", uri="x-fsm://warehouse/staging")
@@ -52,7 +53,7 @@ def fsm_monthly_monitoring():
             logging.getLogger("fsm").warning("month %s still waits for: %s", month[:7], "; ".join(missing))
         return PokeReturnValue(is_done=not missing, xcom_value=month)
 
-    @task(doc_md=TASK_DOCS["prepare_warehouse"])
+    @task(multiple_outputs=True, doc_md=TASK_DOCS["prepare_warehouse"])
     def prepare_warehouse() -> dict:
         from fsm.pipeline import prepare_warehouse
 
@@ -62,7 +63,7 @@ def fsm_monthly_monitoring():
     def ingest(month: str):
         for feed in FEEDS:
 
-            @task(task_id=f"ingest_{feed}", doc_md=TASK_DOCS["ingest"], outlets=[STAGING])
+            @task(multiple_outputs=True, task_id=f"ingest_{feed}", doc_md=TASK_DOCS["ingest"], outlets=[STAGING])
             def ingest_one(month: str, feed: str = feed) -> dict:
                 from datetime import date
 
@@ -74,7 +75,7 @@ def fsm_monthly_monitoring():
 
     @task_group(group_id="quality")
     def quality(month: str):
-        @task(doc_md=TASK_DOCS["check_inputs"])
+        @task(multiple_outputs=True, doc_md=TASK_DOCS["check_inputs"])
         def check_inputs(month: str) -> dict:
             from datetime import date
 
@@ -82,7 +83,7 @@ def fsm_monthly_monitoring():
 
             return quality_inputs(date.fromisoformat(month))
 
-        @task(doc_md=TASK_DOCS["check_markings"])
+        @task(multiple_outputs=True, doc_md=TASK_DOCS["check_markings"])
         def check_markings(month: str, **context) -> dict:
             from datetime import date
 
@@ -94,7 +95,7 @@ def fsm_monthly_monitoring():
 
     @task_group(group_id="transform")
     def transform(month: str):
-        @task(doc_md=TASK_DOCS["build_marts"], outlets=[MARTS])
+        @task(multiple_outputs=True, doc_md=TASK_DOCS["build_marts"], outlets=[MARTS])
         def build_marts(month: str, **context) -> dict:
             from datetime import date
 
@@ -102,7 +103,7 @@ def fsm_monthly_monitoring():
 
             return transform(date.fromisoformat(month), backfill=bool(context["params"]["backfill"]))
 
-        @task(doc_md=TASK_DOCS["check_marts"])
+        @task(multiple_outputs=True, doc_md=TASK_DOCS["check_marts"])
         def check_marts(month: str) -> dict:
             from datetime import date
 
@@ -112,7 +113,7 @@ def fsm_monthly_monitoring():
 
         build_marts(month) >> check_marts(month)
 
-    @task(doc_md=TASK_DOCS["write_report"], outlets=[REPORT])
+    @task(multiple_outputs=True, doc_md=TASK_DOCS["write_report"], outlets=[REPORT])
     def write_report(month: str, **context) -> dict:
         from datetime import date
 
@@ -120,7 +121,7 @@ def fsm_monthly_monitoring():
 
         return report(date.fromisoformat(month), backfill=bool(context["params"]["backfill"]))
 
-    @task(doc_md=TASK_DOCS["publish"], outlets=[STAGING, MARTS, REPORT])
+    @task(multiple_outputs=True, doc_md=TASK_DOCS["publish"], outlets=[STAGING, MARTS, REPORT])
     def publish(month: str, report: dict) -> dict:
         return {"month": month[:7], "report_dir": report.get("dir")}
 

@@ -73,7 +73,11 @@ class Scenario:
             if rows:
                 self._file(f"markings/markings_{extract}.csv", MARKINGS_HEADER, rows)
             label = m.strftime("%Y-%m")
-            self._file(f"registers/tilbud/tilbud_{label}.csv", "tilbud_id;cpr;kommune_kode;tilbud_type;start_date;end_date", self.tilbud.get(label, []))
+            self._file(
+                f"registers/tilbud/tilbud_{label}.csv",
+                "tilbud_id;cpr;kommune_kode;tilbud_type;start_date;end_date",
+                self.tilbud.get(label, []),
+            )
             self._file(f"registers/timer/timer_{label}.csv", "cpr;month;cvr;hours;subsidised", self.timer.get(label, []))
             self._file(f"registers/ydelse/ydelse_{label}.csv",
                        "cpr;iso_week;kommune_kode;ydelse_kode;matchgruppe;introduktionsprogram;herkomst", self.ydelse.get(label, []))  # fmt: skip

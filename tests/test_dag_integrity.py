@@ -53,7 +53,7 @@ def test_policy_tags_owner_retries_docs(dag):
     for t in dag.tasks:
         assert t.owner == "star-monitoring", t.task_id
         assert t.retries >= 1, t.task_id
-        assert t.doc_md and "failure" in t.doc_md.lower() or t.task_id == "publish", t.task_id
+        assert (t.doc_md and "failure" in t.doc_md.lower()) or t.task_id == "publish", t.task_id
 
 
 def test_tasks_are_in_groups_in_order(dag):

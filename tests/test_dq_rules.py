@@ -35,7 +35,9 @@ def violations(wh, month):
 def test_every_rule_on_hand_made_markings(sc, wh):
     sc.brutto(1).mark("g1", 1, "FSM_GR1", "2017-09-11", registered="2017-12-05")  # backdated 85 days
     sc.brutto(2).mark("o1", 2, "FSM_GR1", "2017-09-01").mark("o2", 2, "FSM_GR2", "2017-11-01")  # overlap
-    sc.brutto(3).mark("s1", 3, "FSM_GR1", "2017-09-01", end="2017-11-01").mark("s2", 3, "FSM_GR2", "2017-11-01")  # same-day: clean
+    sc.brutto(3).mark("s1", 3, "FSM_GR1", "2017-09-01", end="2017-11-01").mark(
+        "s2", 3, "FSM_GR2", "2017-11-01"
+    )  # same-day: clean
     sc.brutto(4).mark("d1", 4, "FSM_PJF", "2017-09-01").mark("d2", 4, "FSM_PJF", "2017-10-01")  # duplicate
     sc.brutto(5).mark("i1", 5, "FSM_GR3", "2017-10-01", end="2017-09-01")  # invalid period
     sc.mark("x1", 6, "FSM_GR1", "2017-10-02")  # no FSM_BRUTTO at all
@@ -54,13 +56,17 @@ def test_every_rule_on_hand_made_markings(sc, wh):
         "revalidering_without_group2": 1,
     }
     got = {(r[0], r[1], r[2]): (r[3], r[4], r[5]) for r in violations(wh, "2017-12")}
-    assert got[("backdated_marking", "g1", "")] == (person_key(1), "error", "start 2017-09-11, registered 2017-12-05: 85 days backdated")
+    assert got["backdated_marking", "g1", ""] == (
+        person_key(1),
+        "error",
+        "start 2017-09-11, registered 2017-12-05: 85 days backdated",
+    )
     assert ("overlapping_group_marking", "o2", "o1") in got  # marking_id the later-starting
     assert ("duplicate_marking", "d2", "d1") in got
     assert ("invalid_period", "i1", "") in got
-    assert got[("marking_outside_target_group", "x1", "")][0] == person_key(6)
+    assert got["marking_outside_target_group", "x1", ""][0] == person_key(6)
     assert ("future_marking", "f1", "") in got
-    assert got[("revalidering_without_group2", "REVALIDERING 2017-12", "")][:2] == (person_key(8), "warning")
+    assert got["revalidering_without_group2", "REVALIDERING 2017-12", ""][:2] == (person_key(8), "warning")
     assert not any(k[1] in ("s1", "s2") for k in got)  # a same-day switch is not an overlap
     assert not any(k[0] == "backdated_marking" and k[1].startswith("brutto") for k in got)  # FSM_BRUTTO is never backdated
 

@@ -33,12 +33,12 @@ def test_three_months_through_airflow(wh, synthetic, tmp_path, monkeypatch):
         staged = {}
         for table in ("stg_markings", "stg_ydelse", "stg_tilbud", "stg_timer"):
             staged.update(
-                conn.execute(f"select f.file_name, count(*) from {table} s join ingest_file f using (file_id) group by 1").fetchall()
+                conn.execute(
+                    f"select f.file_name, count(*) from {table} s join ingest_file f using (file_id) group by 1"
+                ).fetchall()
             )
         rejects = dict(conn.execute("select file, count(*) from ingest_rejects group by 1").fetchall())
-        marts = conn.execute(
-            "select count(distinct as_of_month) from mart_tranche_status where programme = 'FSM1'"
-        ).fetchone()[0]
+        marts = conn.execute("select count(distinct as_of_month) from mart_tranche_status where programme = 'FSM1'").fetchone()[0]
 
     files = {Path(rel).name: info for rel, info in manifest["files"].items()}
     assert set(loaded) == set(files)

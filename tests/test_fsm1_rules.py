@@ -131,7 +131,13 @@ def test_V3_coverage_two_decimals_and_threshold_on_the_exact_fraction(sc, wh):
     sc.mark("g2", 2, "FSM_GR3", "2017-09-01")
     sc.run("2017-09")
     v = visitation(wh, "2017-09")
-    assert (v["visited_n"], v["group1_n"], v["group3_n"], v["coverage_pct"], v["coverage_met"]) == (2, 1, 1, Decimal("66.67"), False)
+    assert (v["visited_n"], v["group1_n"], v["group3_n"], v["coverage_pct"], v["coverage_met"]) == (
+        2,
+        1,
+        1,
+        Decimal("66.67"),
+        False,
+    )
 
 
 def test_V4_pjf_counts_group1_citizens_with_a_job_broker_at_month_end(sc, wh):
@@ -218,7 +224,9 @@ def test_P1_P2_P3_earned_months_and_basis(sc, wh):
     assert mar[1][5] == "coverage 100 % (5 of 5) in 2017-09 (P2)"
     assert mar[2][5] == "activity share ≥ 40 % in 2018-01, 2018-02, 2018-03 (40 %, 40 %, 40 %; P3)"
     assert (feb[2][3], feb[2][4]) == (False, None)
-    assert feb[2][5] == "activity share 20 %, 40 %, 40 % in 2017-12, 2018-01, 2018-02; needs 40 % 3 months running (2 of 3 met; P3)"
+    assert (
+        feb[2][5] == "activity share 20 %, 40 %, 40 % in 2017-12, 2018-01, 2018-02; needs 40 % 3 months running (2 of 3 met; P3)"
+    )
 
 
 def test_P2_not_yet_says_why(sc, wh):
@@ -236,8 +244,16 @@ def test_P4_default_split_largest_remainder_exact(sc, wh, monkeypatch):
     sc.run("2017-08")
     # 100 / 3 = 33.33…: 33 each, the 1 krone left goes to the lowest code on equal remainders.
     got = {k: [(a, g) for _, g, a, *_ in tranches(wh, "2017-08", k)] for k in (101, 147, 151)}
-    assert got[101] == [(Decimal("10.20"), Decimal("34.00")), (Decimal("13.60"), Decimal("34.00")), (Decimal("10.20"), Decimal("34.00"))]
-    assert got[147] == [(Decimal("9.90"), Decimal("33.00")), (Decimal("13.20"), Decimal("33.00")), (Decimal("9.90"), Decimal("33.00"))]
+    assert got[101] == [
+        (Decimal("10.20"), Decimal("34.00")),
+        (Decimal("13.60"), Decimal("34.00")),
+        (Decimal("10.20"), Decimal("34.00")),
+    ]
+    assert got[147] == [
+        (Decimal("9.90"), Decimal("33.00")),
+        (Decimal("13.20"), Decimal("33.00")),
+        (Decimal("9.90"), Decimal("33.00")),
+    ]
 
 
 def test_P4_rounding_difference_lands_on_tranche_3(sc, wh):

@@ -37,7 +37,7 @@ def test_markings_semicolon_bom_with_every_reject_reason(wh, landing):
             MARKINGS_HEADER,
             f"m1;{CPR_A};101;FSM_BRUTTO;2016-12-01;;2017-06-20T10:00:00;",  # 2 ok
             f"m2;{CPR_B};0101;FSM_GR1;2017-09-11;;2017-09-11T09:00:00+02:00;",  # 3 ok (4-digit code)
-            f"m3;01018X1234;101;FSM_GR1;2017-09-11;;2017-09-11T09:00:00;",  # 4 bad CPR
+            "m3;01018X1234;101;FSM_GR1;2017-09-11;;2017-09-11T09:00:00;",  # 4 bad CPR
             f"m4;{CPR_A};999;FSM_GR1;2017-09-11;;2017-09-11T09:00:00;",  # 5 unknown kommune
             f"m5;{CPR_A};101;FSM_GR9;2017-09-11;;2017-09-11T09:00:00;",  # 6 unknown code
             f"m6;{CPR_A};101;FSM_GR1;2017-02-30;;2017-09-11T09:00:00;",  # 7 bad date
@@ -50,11 +50,20 @@ def test_markings_semicolon_bom_with_every_reject_reason(wh, landing):
     )
     write(landing, "markings/markings_2017-10-31.csv", text + "\n")
     summary = ingest_feed("markings", date(2017, 10, 1))
-    assert summary == {"feed": "markings", "files_loaded": 1, "files_skipped": 0, "rows_read": 11, "rows_loaded": 3, "rows_rejected": 8}
+    assert summary == {
+        "feed": "markings",
+        "files_loaded": 1,
+        "files_skipped": 0,
+        "rows_read": 11,
+        "rows_loaded": 3,
+        "rows_rejected": 8,
+    }
     with wh.connect() as conn:
         got = [(line, reason.split(" '")[0].split(" (")[0]) for _, line, reason, _ in rejects(conn)]
         masked = [row for *_, row in rejects(conn)]
-        loaded = conn.execute("select marking_id, line_no, kommune_kode, registered_date from stg_markings order by line_no").fetchall()
+        loaded = conn.execute(
+            "select marking_id, line_no, kommune_kode, registered_date from stg_markings order by line_no"
+        ).fetchall()
     assert got == [
         (4, "invalid CPR"),
         (5, "unknown kommune_kode"),
@@ -159,9 +168,17 @@ def test_month_sees_only_files_up_to_it(wh, landing):
     ("name", "content", "message"),
     [
         ("markings/markings_2017-08-31.csv", b"", "the file is empty (zero bytes)"),
-        ("markings/markings_2017-08-31.csv", (MARKINGS_HEADER + "\nm1;x;1;FSM_GR1;2017-01-01;;2017-01-01;æ\n").encode("latin-1"), "not UTF-8"),
+        (
+            "markings/markings_2017-08-31.csv",
+            (MARKINGS_HEADER + "\nm1;x;1;FSM_GR1;2017-01-01;;2017-01-01;æ\n").encode("latin-1"),
+            "not UTF-8",
+        ),
         ("markings/markings_2017-08-31.csv", (MARKINGS_HEADER + "\n").encode(), "header and no rows is never a valid delivery"),
-        ("markings/markings_2017-08-31.csv", b"marking_id;cpr;kommune_kode\nm1;0101801234;101\n", "missing required column(s) marking_code"),
+        (
+            "markings/markings_2017-08-31.csv",
+            b"marking_id;cpr;kommune_kode\nm1;0101801234;101\n",
+            "missing required column(s) marking_code",
+        ),
         ("markings/markings_2017-08-31.csv", "x;y\n".encode("utf-16"), "not UTF-8"),
         ("registers/timer/timer_2017-08.parquet", b"PAR1 this is not parquet", "not a readable Parquet file"),
         ("markings/markings_2017-8-31.csv", b"whatever", "file name does not match"),
@@ -192,6 +209,6 @@ def test_no_raw_cpr_in_any_warehouse_text_column(wh, landing):
             " where table_schema = 'public' and data_type in ('text', 'character varying')"
         ).fetchall()
         for table, column in cols:
-            for cpr in INPUT_CPRS + ["010180-1234", "01018X1234"]:
+            for cpr in [*INPUT_CPRS, "010180-1234", "01018X1234"]:
                 hits = conn.execute(f'select count(*) from {table} where "{column}" like %s', (f"%{cpr}%",)).fetchone()[0]
                 assert hits == 0, f"{table}.{column} holds a raw CPR"

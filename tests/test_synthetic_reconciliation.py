@@ -36,7 +36,9 @@ def test_rejects_and_dq_violations_match_what_the_generator_injected(wh, synthet
         rejects = {}
         for file, line in conn.execute("select file, line_no from ingest_rejects").fetchall():
             rejects.setdefault(file, set()).add(line)
-    expected_rejects = {Path(rel).name: {r["line"] for r in info["rejects"]} for rel, info in manifest["files"].items() if info["rejects"]}
+    expected_rejects = {
+        Path(rel).name: {r["line"] for r in info["rejects"]} for rel, info in manifest["files"].items() if info["rejects"]
+    }
     assert rejects == expected_rejects
 
     for rule in MARKING_RULES:

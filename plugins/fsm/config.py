@@ -120,7 +120,11 @@ class Rules:
             ("T2", "Projektstart / target group = FSM_BRUTTO in force on", self.project_start.isoformat()),
             ("T3", "Visited citizens stay in the target group after FSM_BRUTTO ends", _yes(self.visited_stay_in_target_group)),
             ("M3", "Backdating grace (days)", str(self.backdating_grace_days)),
-            ("D1", "A backdated marking counts from its registration day; overlapping groups: the earlier ends when the later starts; invalid periods ignored", "fixed"),
+            (
+                "D1",
+                "A backdated marking counts from its registration day; overlapping groups: the earlier ends when the later starts; invalid periods ignored",
+                "fixed",
+            ),
             ("V2", "Deferred visitation counts as accounted for", _yes(self.deferred_counts_as_visited)),
             ("P2", "Coverage required for tranche 2 (%)", str(self.coverage_required_pct)),
             ("A1", "Offer types counted as company-directed effort", ", ".join(self.counted_offer_types)),

@@ -95,7 +95,9 @@ def run_suites(names: list[str], month: date, params: dict[str, object], fresh_d
             ds.delete_asset(existing)
         asset = ds.add_query_asset(name=name, query=batch_query)
         batch_def = asset.add_batch_definition_whole_table(f"{name}_batch")
-        suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=doc["expectations"], meta=doc.get("meta")))
+        suite = context.suites.add_or_update(
+            gx.ExpectationSuite(name=name, expectations=doc["expectations"], meta=doc.get("meta"))
+        )
         vd_name = f"{name}_{months.label(month)}"
         try:
             context.validation_definitions.delete(vd_name)
@@ -117,7 +119,9 @@ def _outcome(name: str, kind: str, result) -> SuiteOutcome:
     for r in result.results:
         cfg = r.expectation_config
         kw = cfg.kwargs
-        label = cfg.type + (f"({kw['column']})" if "column" in kw else f"({', '.join(kw['column_list'])})" if "column_list" in kw else "")
+        label = cfg.type + (
+            f"({kw['column']})" if "column" in kw else f"({', '.join(kw['column_list'])})" if "column_list" in kw else ""
+        )
         if cfg.description:
             label = f"{cfg.type}: {cfg.description}"
         res = r.result or {}
@@ -131,9 +135,7 @@ def _outcome(name: str, kind: str, result) -> SuiteOutcome:
             for v in (r.exception_info or {}).values():
                 if isinstance(v, dict) and v.get("raised_exception"):
                     error = str(v.get("exception_message"))[:500]
-        out.outcomes.append(
-            ExpectationOutcome(name, label, bool(r.success), unexpected, (cfg.meta or {}).get("rule_id"), error)
-        )
+        out.outcomes.append(ExpectationOutcome(name, label, bool(r.success), unexpected, (cfg.meta or {}).get("rule_id"), error))
     return out
 
 

@@ -92,8 +92,7 @@ def _read_csv(f: LandingFile, data: bytes) -> RawTable:
         text = data.decode("utf-8-sig")  # a byte-order mark is allowed
     except UnicodeDecodeError as exc:
         raise LandingError(
-            f"{f.uri}: not UTF-8 (invalid byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "re-export the file as UTF-8"
+            f"{f.uri}: not UTF-8 (invalid byte 0x{data[exc.start]:02x} at offset {exc.start}); re-export the file as UTF-8"
         ) from exc
     first_line = text.split("\n", 1)[0]
     sep = ";" if first_line.count(";") >= first_line.count(",") else ","
@@ -153,7 +152,7 @@ def _mask_cpr_column(feed: str, rows: list[list[str]]) -> list[list[str]]:
     if "cpr" not in cols:
         return rows
     i = cols.index("cpr")
-    return [r[:i] + ["XXXXXX-XXXX"] + r[i + 1 :] for r in rows]
+    return [[*r[:i], "XXXXXX-XXXX", *r[i + 1 :]] for r in rows]
 
 
 def _mask_field(raw: str, sep: str, position: int | None) -> str:
@@ -186,7 +185,7 @@ def _read_parquet(f: LandingFile, data: bytes) -> RawTable:
 
     try:
         table = pq.read_table(io.BytesIO(data))
-    except Exception as exc:  # noqa: BLE001 - any pyarrow failure means the file is unusable
+    except Exception as exc:
         raise LandingError(f"{f.uri}: not a readable Parquet file ({exc})") from exc
     header = [c.strip().lower() for c in table.column_names]
     positions = _column_positions(f, header)
@@ -333,8 +332,10 @@ def validate(feed: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     if feed == "markings":
         c.required("marking_id")
         first_line = frame.groupby("marking_id")["line_no"].transform("min")
-        c.fail(frame["line_no"].ne(first_line) & frame["marking_id"].ne(""),
-               lambda d: "marking_id repeated in the snapshot (first at line " + first_line[d.index].astype(str) + ")")
+        c.fail(
+            frame["line_no"].ne(first_line) & frame["marking_id"].ne(""),
+            lambda d: "marking_id repeated in the snapshot (first at line " + first_line[d.index].astype(str) + ")",
+        )
         c.cpr()
         c.kommune()
         c.code("marking_code", MARKING_CODES)
@@ -344,7 +345,10 @@ def validate(feed: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     elif feed == "ydelse":
         c.cpr()
         frame["week_month"] = _iso_week_month(frame["iso_week"])
-        c.fail(frame["week_month"].isna(), lambda d: "unparsable iso_week '" + d["iso_week"].str.slice(0, 20) + "' (expected YYYY-Www)")
+        c.fail(
+            frame["week_month"].isna(),
+            lambda d: "unparsable iso_week '" + d["iso_week"].str.slice(0, 20) + "' (expected YYYY-Www)",
+        )
         c.kommune()
         c.code("ydelse_kode", YDELSE_CODES)
         c.code("matchgruppe", MATCHGRUPPER, optional=True)
@@ -375,7 +379,10 @@ def validate(feed: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
         c.kommune()
         c.code("programme", PROGRAMMES)
         frame["grant"] = _money(frame["grant_dkk"])
-        c.fail(frame["grant"].isna(), lambda d: "grant_dkk must be kroner with up to two decimals, got '" + d["grant_dkk"].str.slice(0, 30) + "'")
+        c.fail(
+            frame["grant"].isna(),
+            lambda d: "grant_dkk must be kroner with up to two decimals, got '" + d["grant_dkk"].str.slice(0, 30) + "'",
+        )
     return c.finish()
 
 
@@ -442,7 +449,7 @@ def _staging_frame(feed: str, ok: pd.DataFrame, f: LandingFile, file_id: int) ->
     elif feed == "allocations":
         out["programme"] = ok["programme"]
         out["grant_dkk"] = ok["grant"]
-    table, cols = _STAGING_COLUMNS[feed]
+    _table, cols = _STAGING_COLUMNS[feed]
     return out[list(cols)]
 
 

@@ -120,7 +120,12 @@ def check_inputs(month: date) -> dict[str, object]:
     failed = [o for o in outcomes if not o.success]
     if failed:
         raise DataQualityError(f"input suite failed for {months.label(month)}: {describe_failures(failed)}")
-    return {"month": months.label(month), "suites": len(outcomes), "failed": 0, "data_docs": str(data_docs_dir(month) / "index.html")}
+    return {
+        "month": months.label(month),
+        "suites": len(outcomes),
+        "failed": 0,
+        "data_docs": str(data_docs_dir(month) / "index.html"),
+    }
 
 
 def check_marts(month: date) -> dict[str, object]:
@@ -130,7 +135,12 @@ def check_marts(month: date) -> dict[str, object]:
     failed = [o for o in outcomes if not o.success]
     if failed:
         raise DataQualityError(f"mart suite failed for {months.label(month)}: {describe_failures(failed)}")
-    return {"month": months.label(month), "suites": len(outcomes), "failed": 0, "data_docs": str(data_docs_dir(month) / "index.html")}
+    return {
+        "month": months.label(month),
+        "suites": len(outcomes),
+        "failed": 0,
+        "data_docs": str(data_docs_dir(month) / "index.html"),
+    }
 
 
 def check_markings_with_gx(month: date) -> dict[str, object]:

@@ -1,9 +1,9 @@
 """Run `fsm_monthly_monitoring` through Airflow (`dag.test()`), many months in one process.
 
-    python -m fsm.run 2018-03                 # one month
-    python -m fsm.run 2017-08 2019-12         # every month in the range, in order
-    python -m fsm.run 2019-12 --backfill      # 2017-08 … 2019-12 in one set-based pass
-    python -m fsm.run --synthetic 2017-08 2019-12   # generate the synthetic landing zone first
+python -m fsm.run 2018-03                 # one month
+python -m fsm.run 2017-08 2019-12         # every month in the range, in order
+python -m fsm.run 2019-12 --backfill      # 2017-08 … 2019-12 in one set-based pass
+python -m fsm.run --synthetic 2017-08 2019-12   # generate the synthetic landing zone first
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ def run_month(dag, month_label: str, backfill: bool = False) -> float:
     seconds = time.perf_counter() - t0
     if dr is None or dr.state != DagRunState.SUCCESS:
         failed = [ti.task_id for ti in (dr.get_task_instances() if dr else []) if ti.state not in ("success", "skipped")]
-        raise RunFailed(f"fsm_monthly_monitoring for {months.label(m)} did not succeed (state {getattr(dr, 'state', None)}; tasks {failed})")
+        raise RunFailed(
+            f"fsm_monthly_monitoring for {months.label(m)} did not succeed (state {getattr(dr, 'state', None)}; tasks {failed})"
+        )
     return seconds
 
 

@@ -69,8 +69,7 @@ def run_fsm1(month: date, write_all_months: bool = False) -> dict[str, object]:
             cols = MART_KEY_COLUMNS[mart]
             conn.execute(f"delete from {mart} where programme = 'FSM1' and as_of_month = any(%s)", (write,))
             cur = conn.execute(
-                f"insert into {mart} ({cols}) select {cols} from {mart}_all where as_of_month = any(%s)"
-                f" order by 1, 2, 3, 4",
+                f"insert into {mart} ({cols}) select {cols} from {mart}_all where as_of_month = any(%s) order by 1, 2, 3, 4",
                 (write,),
             )
             written[mart] = cur.rowcount

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -60,7 +60,7 @@ def describe_url() -> str:
 
 
 @contextmanager
-def connect(autocommit: bool = False) -> Iterator[psycopg.Connection]:
+def connect(autocommit: bool = False) -> Generator[psycopg.Connection, None, None]:
     """A psycopg connection; the transaction commits on success, rolls back on error."""
     with psycopg.connect(url(), autocommit=autocommit) as conn:
         yield conn
