@@ -500,6 +500,8 @@ def load_file(zone: LandingZone, f: LandingFile) -> FileResult:
                 }
             )
             _copy(conn, "ingest_rejects", rej)
+        # Fresh statistics: the next queries (rules, GX, marts) plan on them; stale ones cost minutes.
+        conn.execute(f"analyze {table}")
     result = FileResult(f.feed, f.name, "loaded", raw.rows_read, len(ok), len(rejects))
     log.info("%s: read %d = loaded %d + rejected %d", f.uri, result.rows_read, result.rows_loaded, result.rows_rejected)
     return result
