@@ -13,9 +13,13 @@ from fsm.transform import run_fsm1
 MARKINGS_HEADER = "marking_id;cpr;kommune_kode;marking_code;start_date;end_date;registered_at;fritagelse_aarsag"
 
 
+BORN: dict[int, date] = {}  # person -> birth date, when not 1 Jan 1980 (FSM2 age tests)
+
+
 def cpr(n: int) -> str:
-    """A synthetic CPR: born 1 Jan 1980, serial 1000 + n (7th digit 1: 1900s)."""
-    return f"010180{1000 + n:04d}"
+    """A synthetic CPR: born 1 Jan 1980 unless BORN says otherwise, serial 1000 + n (7th digit 1: 1900s)."""
+    born = BORN.get(n, date(1980, 1, 1))
+    return f"{born:%d%m%y}{1000 + n:04d}"
 
 
 def person_key(n: int) -> str:
@@ -32,6 +36,16 @@ class Scenario:
         self.timer: dict[str, list[str]] = defaultdict(list)
         self.ydelse: dict[str, list[str]] = defaultdict(list)
         self.allocations: list[str] = []
+        self.uddannelse: dict[str, list[str]] = defaultdict(list)
+        BORN.clear()
+
+    def born(self, person, day: str):
+        BORN[person] = date.fromisoformat(day)
+        return self
+
+    def education(self, month, person, su_eligible=1):
+        self.uddannelse[month].append(f"{cpr(person)};{month};{su_eligible}")
+        return self
 
     def mark(self, mid, person, code, start, end=None, registered=None, kommune=101, end_registered=None, reason=""):
         """A marking; `end_registered` = the day its end date was entered (earlier snapshots show it open)."""
@@ -49,20 +63,32 @@ class Scenario:
         self.timer[month].append(f"{cpr(person)};{month};12345678;{hours};{subsidised}")
         return self
 
-    def benefit(self, iso_week, person, code="KONTANTHJAELP", kommune=101):
+    def benefit(self, iso_week, person, code="KONTANTHJAELP", kommune=101, match="AKTIVITETSPARAT", intro=0, herkomst="DANSK"):
         month = _week_month(iso_week)
-        self.ydelse[month].append(f"{cpr(person)};{iso_week};{kommune};{code};AKTIVITETSPARAT;0;DANSK")
+        self.ydelse[month].append(f"{cpr(person)};{iso_week};{kommune};{code};{match};{intro};{herkomst}")
+        return self
+
+    def benefits(self, person, first_week: str, last_week: str, **kw):
+        """One benefit row per ISO week from first_week to last_week inclusive."""
+        y, w = (int(x) for x in first_week.split("-W"))
+        day = date.fromisocalendar(y, w, 1)
+        y2, w2 = (int(x) for x in last_week.split("-W"))
+        end = date.fromisocalendar(y2, w2, 1)
+        while day <= end:
+            iy, iw, _ = day.isocalendar()
+            self.benefit(f"{iy}-W{iw:02d}", person, **kw)
+            day = date.fromordinal(day.toordinal() + 7)
         return self
 
     def grant(self, kommune, amount, programme="FSM1"):
         self.allocations.append(f"{kommune};{programme};{amount}")
         return self
 
-    def write(self, last: str) -> None:
+    def write(self, last: str, first: str = "2017-08") -> None:
         """One snapshot per month (extracted on its last day) and register files for every month up to `last`."""
         from fsm.months import last_day
 
-        for m in month_range(date(2017, 8, 1), parse_month(last)):
+        for m in month_range(parse_month(first), parse_month(last)):
             extract = last_day(m)
             rows = []
             for mid, person, kommune, code, start, end, registered, end_registered, reason in self.markings:
@@ -81,19 +107,26 @@ class Scenario:
             self._file(f"registers/timer/timer_{label}.csv", "cpr;month;cvr;hours;subsidised", self.timer.get(label, []))
             self._file(f"registers/ydelse/ydelse_{label}.csv",
                        "cpr;iso_week;kommune_kode;ydelse_kode;matchgruppe;introduktionsprogram;herkomst", self.ydelse.get(label, []))  # fmt: skip
+            if self.uddannelse:
+                self._file(
+                    f"registers/uddannelse/uddannelse_{label}.csv", "cpr;month;su_eligible", self.uddannelse.get(label, [])
+                )
         if self.allocations:
             self._file("reference/allocations.csv", "kommune_kode;programme;grant_dkk", self.allocations)
 
-    def run(self, last: str, months: list[str] | None = None, backfill: bool = False) -> None:
+    def run(self, last: str, months: list[str] | None = None, backfill: bool = False, programme: str = "FSM1") -> None:
         """Ingest what `last` may see and compute the marts (each month in `months`, or `last`)."""
-        self.write(last)
+        from fsm.transform import run_fsm2
+
+        self.write(last, first="2017-08" if programme == "FSM1" else "2019-01")
         lm = parse_month(last)
-        for feed in ("markings", "ydelse", "tilbud", "timer", "allocations"):
+        for feed in ("markings", "ydelse", "tilbud", "timer", "uddannelse", "allocations"):
             ingest_feed(feed, lm, str(self.root))
+        compute = run_fsm1 if programme == "FSM1" else run_fsm2
         if backfill:
-            run_fsm1(lm, write_all_months=True)
+            compute(lm, write_all_months=True)
         for m in months or ([] if backfill else [last]):
-            run_fsm1(parse_month(m))
+            compute(parse_month(m))
 
     def _file(self, rel: str, header: str, rows: list[str]) -> None:
         path = self.root / rel

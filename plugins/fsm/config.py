@@ -80,6 +80,16 @@ class Rules:
     tranche_pcts: tuple[Decimal, ...] = (Decimal("30"), Decimal("40"), Decimal("30"))
     # P4 Interpretation: the pool split by target group at start when no allocation file exists.
     fsm1_budget_dkk: Decimal = Decimal("262500000")
+    # F9: FSM2's period and its 30 participants ('Esbjerg og Fanø' applied together: both codes).
+    fsm2_first_month: date = date(2019, 1, 1)
+    fsm2_last_month: date = date(2021, 12, 1)
+    fsm2_participants: tuple[int, ...] = (
+        101, 147, 151, 153, 157, 159, 167, 169, 185, 253, 265, 316, 360, 480, 550, 561,
+        563, 607, 615, 630, 657, 661, 671, 710, 730, 751, 760, 766, 791, 840, 849,
+    )  # fmt: skip
+    # F1/F7: qualifying benefits; integrationsydelse only before it became overgangsydelse (2020).
+    fsm2_benefits: tuple[str, ...] = ("KONTANTHJAELP", "OVERGANGSYDELSE")
+    fsm2_integrationsydelse_until: date = date(2020, 1, 1)
     # F1/F7 Interpretation: 'over 30' means aged 30 or more on the last day of the month.
     fsm2_min_age: int = 30
     # F6/F8: thresholds reported for FSM2.
@@ -94,6 +104,8 @@ class Rules:
             "marking_outside_target_group": "warning",
             "future_marking": "warning",
             "revalidering_without_group2": "warning",
+            "fsm2_gr2_outside_target_group": "warning",
+            "fritagelse_without_reason": "error",
         }
     )
 
@@ -112,6 +124,12 @@ class Rules:
             "tranche2_pct": self.tranche_pcts[1],
             "tranche3_pct": self.tranche_pcts[2],
             "fsm1_budget_dkk": self.fsm1_budget_dkk,
+            "fsm2_first_month": self.fsm2_first_month,
+            "fsm2_participants": list(self.fsm2_participants),
+            "fsm2_benefits": list(self.fsm2_benefits),
+            "fsm2_integrationsydelse_until": self.fsm2_integrationsydelse_until,
+            "fsm2_min_age": self.fsm2_min_age,
+            "fsm2_thresholds_pct": list(self.fsm2_thresholds_pct),
         }
 
     def describe(self) -> list[tuple[str, str, str]]:
@@ -134,7 +152,20 @@ class Rules:
             ("P4", "Pool split by target group at start when no allocation file (DKK)", f"{self.fsm1_budget_dkk:,}"),
             ("P4", "Tranche rounding", "to the øre; the difference on tranche 3"),
             ("P5", "As-of", "newest markings snapshot extracted by month end; register deliveries up to the month"),
+            ("F9", "FSM2 period", f"{self.fsm2_first_month:%Y-%m} – {self.fsm2_last_month:%Y-%m}"),
+            ("F9", "FSM2 participating municipalities", ", ".join(str(k) for k in self.fsm2_participants)),
+            (
+                "F1/F7",
+                "FSM2 qualifying benefits",
+                ", ".join(self.fsm2_benefits) + f"; INTEGRATIONSYDELSE before {self.fsm2_integrationsydelse_until:%Y-%m}",
+            ),
             ("F1/F7", "FSM2 minimum age (on the last day of the month)", str(self.fsm2_min_age)),
+            (
+                "F3",
+                "An exemption (FRITAGELSE) in force at month end removes the citizen from the indsatsgruppe that month",
+                "fixed",
+            ),
+            ("F4", "FSM2 groups are not locked: the group in force at month end counts", "fixed"),
             ("F8", "FSM2 thresholds (%)", ", ".join(str(t) for t in self.fsm2_thresholds_pct)),
         ]
 

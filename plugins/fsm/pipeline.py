@@ -59,9 +59,9 @@ def ingest(feed: str, month: date) -> dict[str, object]:
 
 
 def transform(month: date, backfill: bool = False) -> dict[str, object]:
-    from fsm.transform import run_fsm1
+    from fsm.transform import run_month
 
-    return run_fsm1(month, write_all_months=backfill)
+    return run_month(month, write_all_months=backfill)
 
 
 def quality_inputs(month: date) -> dict[str, object]:

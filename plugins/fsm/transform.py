@@ -9,6 +9,7 @@ produce identical rows, and running months out of order changes nothing.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from datetime import date
 
@@ -44,30 +45,75 @@ MART_KEY_COLUMNS = {
 }
 
 
+FSM2_INTERMEDIATES = ("int_asof_months", "int_register_files", "int_fsm2_pairs", "int_fsm2_target", "int_fsm2_status")
+FSM2_MARTS = ("mart_fsm2_result", "mart_fsm2_requirement")
+FSM2_MART_COLUMNS = {
+    "mart_fsm2_result": (
+        "as_of_month, kommune_kode, activity_month, herkomst, target_n, group2_n, exempt_n, indsatsgruppe_n, active_n, share_pct"
+    ),
+    "mart_fsm2_requirement": "as_of_month, kommune_kode, threshold_pct, met, met_month, basis",
+}
+
+
+def active_programmes(month: date) -> list[str]:
+    """The programmes whose period covers `month` (F9; FSM_PROGRAMMES narrows it, e.g. 'FSM1')."""
+    r = rules()
+    chosen = {p.strip() for p in os.environ.get("FSM_PROGRAMMES", "FSM1,FSM2").split(",") if p.strip()}
+    out = []
+    if "FSM1" in chosen and r.project_start.replace(day=1) <= month <= r.project_last_month:
+        out.append("FSM1")
+    if "FSM2" in chosen and r.fsm2_first_month <= month <= r.fsm2_last_month:
+        out.append("FSM2")
+    return out
+
+
+def run_month(month: date, write_all_months: bool = False) -> dict[str, object]:
+    """Every programme active in `month`, each in its own transaction."""
+    out: dict[str, object] = {"month": months.label(month), "programmes": active_programmes(month)}
+    if "FSM1" in out["programmes"]:
+        out["FSM1"] = run_fsm1(month, write_all_months)
+    if "FSM2" in out["programmes"]:
+        out["FSM2"] = run_fsm2(month, write_all_months)
+    return out
+
+
 def run_fsm1(month: date, write_all_months: bool = False) -> dict[str, object]:
     """Compute FSM1 as of every month from project start to `month`; write `month` (or all)."""
     r = rules()
     first = r.project_start.replace(day=1)
     if month < first:
         raise ValueError(f"{months.label(month)} is before the FSM1 project start {months.label(first)}")
+    return _run("FSM1", first, month, write_all_months, INTERMEDIATES, MARTS, MART_KEY_COLUMNS, "programme = 'FSM1' and ")
+
+
+def run_fsm2(month: date, write_all_months: bool = False) -> dict[str, object]:
+    """FSM2 (F1–F9) as of every month from its start to `month`; write `month` (or all)."""
+    first = rules().fsm2_first_month
+    if month < first:
+        raise ValueError(f"{months.label(month)} is before the FSM2 start {months.label(first)}")
+    return _run("FSM2", first, month, write_all_months, FSM2_INTERMEDIATES, FSM2_MARTS, FSM2_MART_COLUMNS, "")
+
+
+def _run(programme, first, month, write_all_months, intermediates, marts, columns, where_programme) -> dict[str, object]:
+    r = rules()
     write = list(months.month_range(first, month)) if write_all_months else [month]
     params = {**r.sql_params(), "first_month": first, "last_month": month, "write_months": write}
     timings: dict[str, float] = {}
     written: dict[str, int] = {}
     with connect() as conn:
-        # Two runs of the same month must not interleave their delete+insert (issue 9).
-        conn.execute("select pg_advisory_xact_lock(hashtext('fsm1-marts'))")
-        for model in INTERMEDIATES:
+        # Two runs of the same programme must not interleave their delete+insert (issue 9).
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{programme.lower()}-marts",))
+        for model in intermediates:
             t0 = time.perf_counter()
             conn.execute(f"create temp table {model} on commit drop as {sql_file(f'intermediate/{model}.sql', params)}")
             conn.execute(f"analyze {model}")
             timings[model] = round(time.perf_counter() - t0, 3)
-        for mart in MARTS:
+        for mart in marts:
             t0 = time.perf_counter()
             conn.execute(f"create temp table {mart}_all on commit drop as {sql_file(f'marts/{mart}.sql', params)}")
             conn.execute(f"analyze {mart}_all")
-            cols = MART_KEY_COLUMNS[mart]
-            conn.execute(f"delete from {mart} where programme = 'FSM1' and as_of_month = any(%s)", (write,))
+            cols = columns[mart]
+            conn.execute(f"delete from {mart} where {where_programme}as_of_month = any(%s)", (write,))
             cur = conn.execute(
                 f"insert into {mart} ({cols}) select {cols} from {mart}_all where as_of_month = any(%s) order by 1, 2, 3, 4",
                 (write,),
@@ -78,12 +124,12 @@ def run_fsm1(month: date, write_all_months: bool = False) -> dict[str, object]:
         for m in write:
             conn.execute(
                 "insert into run_log (as_of_month, programme, step, snapshot_date, rows_written)"
-                " values (%s, 'FSM1', 'transform', (select snapshot_date from int_asof_months where as_of_month = %s), %s)"
+                " values (%s, %s, 'transform', (select snapshot_date from int_asof_months where as_of_month = %s), %s)"
                 " on conflict (as_of_month, programme, step) do update set snapshot_date = excluded.snapshot_date,"
                 " rows_written = excluded.rows_written, finished_at = now()",
-                (m, m, sum(written.values())),
+                (m, programme, m, sum(written.values())),
             )
-    log.info("FSM1 %s: wrote %s in %.1fs (%s)", months.label(month), written, sum(timings.values()), timings)
+    log.info("%s %s: wrote %s in %.1fs (%s)", programme, months.label(month), written, sum(timings.values()), timings)
     return {
         "month": months.label(month),
         "months_written": len(write),

@@ -119,7 +119,12 @@ def literal(value: object) -> str:
     if isinstance(value, date):
         return f"date '{value.isoformat()}'"
     if isinstance(value, (list, tuple)):
-        return "array[" + ", ".join(literal(v) for v in value) + "]::text[]"
+        kind = (
+            "int[]"
+            if value and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            else ("numeric[]" if value and all(isinstance(v, Decimal) for v in value) else "text[]")
+        )
+        return "array[" + ", ".join(literal(v) for v in value) + f"]::{kind}"
     return "'" + str(value).replace("'", "''") + "'"
 
 
