@@ -54,6 +54,8 @@ def test_every_rule_on_hand_made_markings(sc, wh):
         "marking_outside_target_group": 1,
         "future_marking": 1,
         "revalidering_without_group2": 1,
+        "fsm2_gr2_outside_target_group": 0,
+        "fritagelse_without_reason": 0,
     }
     got = {(r[0], r[1], r[2]): (r[3], r[4], r[5]) for r in violations(wh, "2017-12")}
     assert got["backdated_marking", "g1", ""] == (
@@ -103,3 +105,35 @@ def test_data_docs_are_built_into_the_reports_folder(sc, wh, tmp_path):
     index = tmp_path / "reports" / "2017-08" / "data_docs" / "index.html"
     assert out["data_docs"] == str(index) and index.exists()
     assert "stg_markings" in index.read_text(encoding="utf-8")
+
+
+def test_fsm2_rules_on_hand_made_markings(sc, wh):
+    sc.benefits(1, "2019-W01", "2019-W05")  # in the FSM2 target group in January
+    sc.mark("g1", 1, "FSM2_GR2", "2019-01-07")  # fine
+    sc.mark("g2", 2, "FSM2_GR2", "2019-01-07")  # citizen 2 has no benefits: outside the target group
+    sc.mark("f1", 1, "FRITAGELSE", "2019-01-10", end="2019-01-20")  # no reason
+    sc.mark("f2", 3, "FRITAGELSE", "2019-01-10", reason="SYGDOM")  # fine
+    sc.mark("s1", 1, "FSM2_STEPUP", "2019-01-02", registered="2019-01-09")  # backdated 7 days, an FSM2 row
+    sc.write("2019-01", first="2019-01")
+    for feed in ("markings", "ydelse", "tilbud", "timer"):
+        ingest_feed(feed, date(2019, 1, 1), str(sc.root))
+    result = check_markings_with_gx(date(2019, 1, 1))
+    assert {k: v for k, v in result["violations"].items() if v} == {
+        "fsm2_gr2_outside_target_group": 1,
+        "fritagelse_without_reason": 1,
+        "backdated_marking": 1,
+    }
+    with wh.connect() as conn:
+        rows = conn.execute(
+            "select programme, rule_id, marking_id, detail from dq_marking_violations where as_of_month = '2019-01-01' order by rule_id"
+        ).fetchall()
+    assert rows == [
+        ("FSM2", "backdated_marking", "s1", "start 2019-01-02, registered 2019-01-09: 7 days backdated"),
+        ("FSM2", "fritagelse_without_reason", "f1", "FRITAGELSE from 2019-01-10 has no fritagelse_aarsag"),
+        (
+            "FSM2",
+            "fsm2_gr2_outside_target_group",
+            "g2",
+            "FSM2_GR2 in force on 2019-01-31 for a citizen outside the FSM2 target group in 2019-01",
+        ),
+    ]

@@ -27,6 +27,8 @@ MARKING_RULES = (
     "marking_outside_target_group",
     "future_marking",
     "revalidering_without_group2",
+    "fsm2_gr2_outside_target_group",
+    "fritagelse_without_reason",
 )
 
 
@@ -54,6 +56,7 @@ def _snapshot_context(conn, month: date) -> dict[str, object] | None:
         (month,),
     ).fetchone()
     return {
+        **rules().sql_params(),
         "snapshot_file_id": row[0],
         "extract_date": row[1],
         "as_of_month": month,
@@ -81,7 +84,7 @@ def check_markings(month: date) -> dict[str, object]:
     counts: dict[str, int] = {}
     with connect() as conn:
         params = _snapshot_context(conn, month)
-        conn.execute("delete from dq_marking_violations where as_of_month = %s and programme = 'FSM1'", (month,))
+        conn.execute("delete from dq_marking_violations where as_of_month = %s", (month,))
         if params is None:
             log.warning("no markings snapshot extracted by the end of %s: nothing to check", months.label(month))
             return {"month": months.label(month), "violations": {}}
@@ -90,7 +93,7 @@ def check_markings(month: date) -> dict[str, object]:
             cur = conn.execute(
                 "insert into dq_marking_violations"
                 " (as_of_month, programme, rule_id, marking_id, other_marking_id, kommune_kode, person_key, severity, detail)"
-                f" select %s, 'FSM1', %s, v.marking_id, v.other_marking_id, v.kommune_kode, v.person_key, %s, v.detail"
+                f" select %s, v.programme, %s, v.marking_id, v.other_marking_id, v.kommune_kode, v.person_key, %s, v.detail"
                 f" from ({sql}) as v on conflict do nothing",
                 (month, q.rule_id, severity.get(q.rule_id, "warning")),
             )

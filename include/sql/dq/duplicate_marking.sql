@@ -10,6 +10,7 @@ batch as (  -- GX substitutes its batch here; the violations table reads the tab
 )
 
 select
+    case when a.marking_code in ('FSM2_GR2', 'FSM2_STEPUP', 'FRITAGELSE') then 'FSM2' else 'FSM1' end as programme,
     a.marking_id,
     b.marking_id as other_marking_id,
     a.kommune_kode,

@@ -7,6 +7,7 @@ batch as (  -- GX substitutes its batch here; the violations table reads the tab
 )
 
 select
+    case when m.marking_code in ('FSM2_GR2', 'FSM2_STEPUP', 'FRITAGELSE') then 'FSM2' else 'FSM1' end as programme,
     m.marking_id,
     '' as other_marking_id,
     m.kommune_kode,

@@ -8,6 +8,7 @@ batch as (  -- GX substitutes its batch here; the violations table reads the tab
 )
 
 select
+    'FSM1' as programme,
     m.marking_id,
     '' as other_marking_id,
     m.kommune_kode,

@@ -11,6 +11,7 @@ batch as (  -- GX substitutes its batch here; the violations table reads the tab
 )
 
 select
+    'FSM1' as programme,
     a.marking_id,
     b.marking_id as other_marking_id,
     a.kommune_kode,

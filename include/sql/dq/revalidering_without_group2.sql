@@ -9,6 +9,7 @@ batch as (  -- GX substitutes its batch here; the violations table reads the tab
 )
 
 select
+    'FSM1' as programme,
     'REVALIDERING ' || to_char({{ as_of_month }}::date, 'YYYY-MM') as marking_id,
     '' as other_marking_id,
     min(y.kommune_kode) as kommune_kode,
