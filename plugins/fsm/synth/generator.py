@@ -1,4 +1,4 @@
-"""Synthetic FSM1 landing zone: markings snapshots and the three registers, with known defects.
+"""Synthetic landing zone: markings snapshots and the registers, with known defects (FSM1; FSM2 in fsm2.py).
 
 Everything here is invented. The participating municipalities (88 of the 98: ten small ones
 are left out), the split of the ~24,000 citizens over them, every CPR, date, offer and hour are
@@ -14,6 +14,13 @@ marking ends (M2, M6), a few go the other way, most group-1 citizens get FSM_PJF
 About two thirds of the municipalities account for their whole target group in a month between
 2017-11 and 2019-06 (P2); the rest never do. Each municipality has its own activity level (A1),
 rising over time, so some reach 40 % three months running (P3) and some never.
+
+After FSM1 (2019-12) nothing new happens to FSM1: no new markings, offers or hours; the FSM1
+target group keeps its benefits and fades out (a monthly 10 % chance of leaving them for good),
+the background citizens keep their benefit spells, and integrationsydelse is paid as
+overgangsydelse from 2020-01. The FSM1 model itself always runs to 2019-12, so a month's FSM1
+content never depends on `end` or on whether FSM2 is generated too. With `programmes=("FSM1",
+"FSM2")` fsm2.py adds 'Flere skal med 2' (2019-01..2021-12) to the same files (see its docstring).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 # --------------------------------------------------------------------------- calendar
 BASE_MONTH = np.datetime64("2017-01", "M")  # month index 0
@@ -38,7 +45,10 @@ MONDAY = np.datetime64("1970-01-05", "D")
 NAT = np.datetime64("NaT", "D")
 DAY = np.timedelta64(1, "D")
 FIRST_ALLOWED_START = "2017-06"  # FSM_BRUTTO is registered in June 2017: earlier snapshots would be empty
-LAST_DEFAULT_MONTH = "2019-12"
+LAST_DEFAULT_MONTH = "2019-12"  # FSM1's last month: the FSM1 model always runs to here
+LAST_MONTH = "2021-12"  # FSM2's last month: the latest `end` there is data for
+RENAME_MONTH = "2020-01"  # integrationsydelse is paid as overgangsydelse from this month on
+PROGRAMMES = ("FSM1", "FSM2")
 
 # --------------------------------------------------------------------------- codes
 BRUTTO, GR1, GR2, GR3, UDSKUDT, PJF = range(6)
@@ -80,6 +90,7 @@ FEED_COLUMNS = {
     "ydelse": ["cpr", "iso_week", "kommune_kode", "ydelse_kode", "matchgruppe", "introduktionsprogram", "herkomst"],
     "tilbud": ["tilbud_id", "cpr", "kommune_kode", "tilbud_type", "start_date", "end_date"],
     "timer": ["cpr", "month", "cvr", "hours", "subsidised"],
+    "uddannelse": ["cpr", "month", "su_eligible"],
 }
 REJECT_KINDS = {
     "markings": ["bad_cpr", "unknown_kommune", "unknown_code", "bad_date", "column_count"],
@@ -87,6 +98,8 @@ REJECT_KINDS = {
     "tilbud": ["bad_cpr", "unknown_kommune", "unknown_code", "bad_date", "column_count"],
     "timer": ["bad_cpr", "bad_date", "negative_hours", "column_count"],
 }
+# the optional FSM2 feed (F8): only written with programmes including FSM2
+REJECT_KINDS_FSM2 = {"uddannelse": ["bad_cpr", "bad_date", "bad_flag", "column_count"]}
 DQ_RULES = (
     "backdated_marking",
     "overlapping_group_marking",
@@ -139,6 +152,8 @@ RATES = {
     "background_citizens": 0.12,
     "activity_level_range": (0.18, 0.66),
 }
+# after FSM1 (months from 2020-01, written only when `end` is later than 2019-12)
+RATES_AFTER_FSM1 = {"fade_out_monthly": 0.10}
 
 # Ten municipalities that (in this invented world) did not take part.
 NON_PARTICIPANTS = (155, 223, 269, 350, 482, 492, 665, 727, 741, 825)
@@ -166,28 +181,46 @@ def generate(
     start: str = "2017-08",
     end: str = LAST_DEFAULT_MONTH,
     fmt: str = "csv",
+    programmes: tuple[str, ...] | list[str] | str = ("FSM1",),
 ) -> dict:
     """Write a synthetic landing zone (CONTRACT §1) to `out_dir` and return its manifest.
 
+    `programmes` is ("FSM1",) or ("FSM1", "FSM2") (or "FSM1,FSM2"); with FSM2 the same markings
+    snapshots and registers also carry 'Flere skal med 2' (2019-01..2021-12, fsm2.py), plus the
+    optional `uddannelse` feed, and the manifest gains `dq_defects_fsm2` and `truth_fsm2`.
+    `end` may be up to 2021-12 either way. FSM1's content for a month is the same whatever
+    `programmes` and `end` are (FSM2 rows are appended to the shared files).
+
     The manifest is also written to `<out_dir>/manifest.json`; when that file already exists for
-    the same seed, scale, start, end and format, it is returned and nothing is regenerated.
+    the same seed, scale, start, end, format and programmes, it is returned and nothing is regenerated.
     """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; expected one of {sorted(SCALES)}")
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"unknown fmt {fmt!r}; expected 'csv' or 'parquet'")
+    progs = _programmes(programmes)
     m_lo, m_hi = _month_index(start), _month_index(end)
     if m_lo < _month_index(FIRST_ALLOWED_START):
         raise ValueError(f"start {start} is before {FIRST_ALLOWED_START}: FSM_BRUTTO did not exist yet")
+    if m_hi > _month_index(LAST_MONTH):
+        raise ValueError(f"end {end} is after {LAST_MONTH}: the synthetic world ends with FSM2")
     if m_hi < m_lo:
         raise ValueError(f"end {end} is before start {start}")
     out = Path(out_dir)
-    key = {"seed": int(seed), "scale": scale, "start": start, "end": end, "fmt": fmt, "generator_version": GENERATOR_VERSION}
+    key = {
+        "seed": int(seed),
+        "scale": scale,
+        "start": start,
+        "end": end,
+        "fmt": fmt,
+        "programmes": list(progs),
+        "generator_version": GENERATOR_VERSION,
+    }
     cached = _cached_manifest(out, key)
     if cached is not None:
         return cached
 
-    world = _World(seed=int(seed), scale=SCALES[scale], m_lo=m_lo, m_hi=m_hi)
+    world = _World(seed=int(seed), scale=SCALES[scale], m_lo=m_lo, m_hi=m_hi, scale_name=scale, fsm2="FSM2" in progs)
     world.build()
     manifest = dict(key)
     manifest.update(world.write(out, fmt))
@@ -197,6 +230,17 @@ def generate(
 
 
 # =========================================================================== helpers
+def _programmes(programmes) -> tuple[str, ...]:
+    items = programmes.split(",") if isinstance(programmes, str) else list(programmes)
+    progs = {str(p).strip().upper() for p in items if str(p).strip()}
+    unknown = progs - set(PROGRAMMES)
+    if unknown:
+        raise ValueError(f"unknown programme(s) {sorted(unknown)}; expected some of {list(PROGRAMMES)}")
+    if "FSM1" not in progs:
+        raise ValueError("FSM1 is always generated (FSM2 shares its registers); use programmes=('FSM1', 'FSM2')")
+    return tuple(p for p in PROGRAMMES if p in progs)
+
+
 def _month_index(label: str) -> int:
     try:
         m = np.datetime64(label, "M")
@@ -297,17 +341,44 @@ def _cat(*parts) -> np.ndarray:
     return out
 
 
+def _joined(make1, make2):
+    """One file's columns: FSM1's rows (drawn with the shared render stream), then FSM2's."""
+
+    def cols(rng) -> list[np.ndarray]:
+        a, b = make1(rng), make2()
+        return [np.concatenate([np.asarray(x), np.asarray(y)]) for x, y in zip(a, b, strict=True)]
+
+    return cols
+
+
+def _alone(make2):
+    def cols(_rng) -> list[np.ndarray]:
+        return make2()
+
+    return cols
+
+
 # =========================================================================== the world
 class _World:
     """Citizens, markings and register events over the model horizon; `write` renders the files."""
 
-    def __init__(self, seed: int, scale: Scale, m_lo: int, m_hi: int):
+    def __init__(self, seed: int, scale: Scale, m_lo: int, m_hi: int, scale_name: str = "", fsm2: bool = False):
         self.seed = seed
         self.scale = scale
+        self.scale_name = scale_name
         self.m_lo, self.m_hi = m_lo, m_hi
-        # The model horizon never ends before 2019-12, so a month's data does not depend on `end`.
-        self.nH = max(m_hi, _month_index(LAST_DEFAULT_MONTH)) + 1
+        # The FSM1 model always runs to 2019-12 (nH months), so a month's data does not depend on
+        # `end`; nT months are written about (later months: FSM1 citizens continue and fade out).
+        self.nH = _month_index(LAST_DEFAULT_MONTH) + 1
+        self.nT = max(m_hi + 1, self.nH)
         self.H = _month_last(self.nH - 1)
+        # streams of their own, so the FSM1 streams below draw exactly what they always drew
+        self.rng_after = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1000,)))
+        self.fsm2 = None
+        if fsm2:
+            from fsm.synth.fsm2 import Fsm2World
+
+            self.fsm2 = Fsm2World(self, seed)
         ss = np.random.SeedSequence(seed)
         names = ("pop", "visit", "defect", "activity", "register", "render", "reject", "background")
         self.rng = dict(zip(names, (np.random.default_rng(s) for s in ss.spawn(len(names))), strict=True))
@@ -338,7 +409,19 @@ class _World:
         self._background()
         self._markings_table()
         self._offers_and_hours()
+        self._pad_after_fsm1()
         self._ydelse_matrix()
+        if self.fsm2 is not None:
+            self.fsm2.build()
+
+    def _pad_after_fsm1(self) -> None:
+        """Month-indexed FSM1 arrays get empty columns for the months after 2019-12 (nothing happens)."""
+        extra = self.nT - self.nH
+        if extra <= 0:
+            return
+        for name in ("A", "jobfull", "jobparat", "reval"):
+            x = getattr(self, name)
+            setattr(self, name, np.hstack([x, np.zeros((x.shape[0], extra), x.dtype)]))
 
     def _population(self) -> None:
         rng = self.rng["pop"]
@@ -926,11 +1009,18 @@ class _World:
         wm = self.week_m
         code[self.jobfull[:N][:, wm]] = Y_NONE  # a full-time job: no benefits that week
         code[self.reval[:, wm]] = REVAL
-        match = np.where(np.isin(code, (KH, UH, IY, RESSOURCE)), 1, 0).astype(np.int8)
+        # after FSM1 the target group fades out: each citizen leaves benefits in a random month
+        fade_m = self.nH - 1 + self.rng_after.geometric(RATES_AFTER_FSM1["fade_out_monthly"], size=N)
+        if self.nT > self.nH:
+            code[wm[None, :] >= fade_m[:, None]] = Y_NONE
+        renamed = (wm >= _month_index(RENAME_MONTH))[None, :]
+        code[(code == IY) & renamed] = OVERGANG  # integrationsydelse became overgangsydelse in 2020
+        match = np.where(np.isin(code, (KH, UH, IY, OVERGANG, RESSOURCE)), 1, 0).astype(np.int8)
         match[self.jobparat[:, wm] & (match == 1)] = 2
         # background
         bcode = np.where((T >= self.bg_from[:, None]) & (T <= self.bg_to[:, None]), self.bg_code[:, None], Y_NONE).astype(np.int8)
         bcode[self.jobfull[N:][:, wm]] = Y_NONE
+        bcode[(bcode == IY) & renamed] = OVERGANG
         bmatch = np.where(bcode != Y_NONE, self.bg_match[:, None], 0).astype(np.int8)
         self.y_code = np.vstack([code, bcode])
         self.y_match = np.vstack([match, bmatch])
@@ -950,6 +1040,13 @@ class _World:
         specs.update(self._ydelse_spec(months))
         specs.update(self._tilbud_spec(months))
         specs.update(self._timer_spec(months))
+        if self.fsm2 is not None:  # FSM2 rows go after FSM1's in the shared files; uddannelse is its own
+            for rel, (feed, n2, make2) in self.fsm2.specs(months).items():
+                if rel in specs:
+                    _f, n1, make1 = specs[rel]
+                    specs[rel] = (feed, n1 + n2, _joined(make1, make2))
+                else:
+                    specs[rel] = (feed, n2, _alone(make2))
         plan = self._plan_rejects({rel: (feed, n) for rel, (feed, n, _make) in specs.items()}) if fmt == "csv" else {}
         rng_r = self.rng["render"]
         files: dict[str, dict] = {}
@@ -964,7 +1061,7 @@ class _World:
                 "rejects": [{"line": line, "kind": kind} for line, kind in lines],
             }
         dq = self._evaluate_dq(months)
-        return {
+        result = {
             "participants": [int(k) for k in self.participants],
             "citizens": int(self.N),
             "background_citizens": int(self.B),
@@ -973,7 +1070,7 @@ class _World:
             "offers_ended_early": self._offers_ended_early(),
             "zero_hour_rows": int((self.timer["h2"] == 0).sum()),
             "rejects_total": sum(len(v["rejects"]) for v in files.values()),
-            "rates": {"defects": DEFECT_RATES, **RATES},
+            "rates": {"defects": DEFECT_RATES, **RATES, "after_fsm1": RATES_AFTER_FSM1},
             "truth": self._truth(months),
             "notes": {
                 "rows": "data lines in the file (header excluded), the injected unreadable rows included",
@@ -984,8 +1081,14 @@ class _World:
                 "(revalidering: on that month's ydelse with that month's snapshot)",
                 "offers_ended_early": "tilbud_ids whose end_date moves earlier in a later monthly delivery",
                 "cpr": "mostly DDMMYYSSSS, some DDMMYY-SSSS, chosen per row: one citizen appears in both forms",
+                "after_fsm1": "months after 2019-12: no new FSM1 markings, offers or hours; the FSM1 target group fades "
+                "out of benefits, integrationsydelse is paid as overgangsydelse from 2020-01",
             },
         }
+        if self.fsm2 is not None:
+            result.update(self.fsm2.manifest(months))
+            result["notes"].update(self.fsm2.notes())
+        return result
 
     @staticmethod
     def _clean(out: Path) -> None:
@@ -995,6 +1098,7 @@ class _World:
             ("registers/ydelse", "ydelse_"),
             ("registers/tilbud", "tilbud_"),
             ("registers/timer", "timer_"),
+            ("registers/uddannelse", "uddannelse_"),
         ):
             d = out / sub
             if d.is_dir():
@@ -1065,7 +1169,7 @@ class _World:
         """Offers in force on a day of the month; an early end shows from the month it is delivered
         in (its own month, or the next one: 'changed in it')."""
         of = self.offers
-        nH = self.nH
+        nH = self.nT  # offers running past 2019-12 stay in the later deliveries
         s_m = _midx(of["start"].to_numpy())
         e_m = np.minimum(_midx(of["end"].to_numpy()), nH - 1)
         late = of["late_change"].to_numpy().astype(int)
@@ -1144,7 +1248,7 @@ class _World:
                 by_feed.setdefault(feed, []).append(rel)
         plan: dict[str, list[tuple[int, int, str, int, int]]] = {}
         seq = 0
-        for feed, kinds in REJECT_KINDS.items():
+        for feed, kinds in {**REJECT_KINDS, **REJECT_KINDS_FSM2}.items():
             rels = by_feed.get(feed, [])
             for kind in kinds if rels else ():
                 for variant in range(self.scale.rejects_per_kind):
@@ -1159,6 +1263,18 @@ class _World:
     @staticmethod
     def _bad_line(feed: str, kind: str, f: list[str], seq: int, variant: int) -> str:
         ci = 1 if feed in ("markings", "tilbud") else 0
+        if feed == "uddannelse":
+            year = f[1][:4]
+            if kind == "bad_cpr":
+                c = f[0].replace("-", "")
+                f[0] = c[:4] + "AB" + c[6:] if variant % 2 == 0 else "3002" + c[4:]
+            elif kind == "bad_date":
+                f[1] = f"{year}-13"
+            elif kind == "bad_flag":
+                f[2] = "2" if variant % 2 == 0 else "ja"
+            elif kind == "column_count":
+                return ";".join(f[:-1]) if variant % 2 == 0 else ";".join([*f, "EKSTRA"])
+            return ";".join(f)
         if feed == "markings":
             f[0] = f"FSM9{seq:06d}"  # a fresh id: the row is not a real marking
         if feed == "tilbud":
@@ -1295,7 +1411,7 @@ class _World:
         mk = self.mk
         N = self.N
         wm = self.week_m
-        reval_cm = np.zeros((self.N + self.B, self.nH), bool)
+        reval_cm = np.zeros((self.N + self.B, self.nT), bool)
         ci, wi = np.nonzero(self.y_code == REVAL)
         reval_cm[ci, wm[wi]] = True
         start = mk["start"].to_numpy()
@@ -1342,7 +1458,7 @@ class _World:
             hit = (n > 0) & (acc == n) & (cov_month < 0)
             cov_month[hit] = m
         # activity (C2, C3, A1): share of the indsatsgruppe active in month m, per municipality
-        share_ok = np.zeros((K, self.nH), bool)
+        share_ok = np.zeros((K, self.nT), bool)
         mem_m = np.where(self.member, _midx(self.G), 10_000)
         for m in months:
             cohort = mem_m <= m

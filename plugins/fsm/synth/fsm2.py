@@ -1,0 +1,1124 @@
+"""'Flere skal med 2' (FSM2) in the synthetic landing zone: citizens, markings, hours, education.
+
+Everything here is invented except the rules (DOMAIN F1–F9) and the 30 participants (F9, 'Esbjerg
+og Fanø' as two codes, 561 and 563). Built on top of the FSM1 world (generator.py), whose files it
+shares: one markings snapshot per month holds FSM1 and FSM2 codes; FSM2's citizens are added to
+the ydelse and timer deliveries; `registers/uddannelse/` is FSM2's own (optional) feed. The FSM2
+model always runs over 2019-01..2021-12, so a month's content does not depend on `start`/`end`.
+Deterministic by seed (streams of its own: FSM1's draws are untouched), vectorised over citizens
+and weeks.
+
+Model (all numbers invented, see FSM2_RATES):
+- Citizens: ~400 / 3,000 / 100,000 (tiny/small/national) 'FSM2-relevant' citizens in the 31
+  participant codes (invented relative sizes, København biggest). Herkomst DANSK/VESTLIG/IKKE_VESTLIG
+  55/10/35 %. 85 % born 1957–1988 (30–64 throughout), 15 % born 1989–mid 1996 (aged 25–29 at some
+  point; those born 1989–1991 turn 30 in the period and enter the target group that month).
+- Weekly benefits 2019-01..2021-12 in alternating on/off spells (80 % on at the start; on-spells
+  ~70 weeks, off-spells ~26 weeks on average; a quarter of the off-spells are sygedagpenge).
+  Integration citizens (20 % of VESTLIG, 45 % of IKKE_VESTLIG) get INTEGRATIONSYDELSE, renamed
+  OVERGANGSYDELSE from 2020-01; 35 % of them are in the introduction programme (1) until a random
+  week. Young non-integration citizens get UDDANNELSESHJAELP (60 %) until their 30th birthday,
+  then KONTANTHJAELP; everyone else KONTANTHJAELP. Matchgruppe AKTIVITETSPARAT 84 % / JOBPARAT
+  16 % (young UH: 50/5/45 % incl. UDDANNELSESPARAT), 15 % reassessed once. 4 % move once (half to
+  another participant, half to a non-participant).
+- FSM2_GR2 for ~15 % (start in a target month, registered that day); it ends when the citizen
+  leaves the target group (end date in the first month outside it) and 35 % of them move on to
+  ressourceforløb, fleksjob or førtidspension (the benefit changes from a month 3–9 months on; the
+  marking ends that week). 25 % of the others go back to group 1 (end-dated mid-run) and half of
+  those return to group 2 with a new marking (2→1→2, F4).
+- FRITAGELSE for ~8 % (SYGDOM 50 %, BARSEL 20 %, JOB_INDEN_6_UGER 10 %, ANDET 20 %; 2–6 weeks for
+  a job, else 1–6 months; planned ends (BARSEL, JOB) are known on registration); 10 % get a second
+  one later. FSM2_STEPUP (informational) for ~6 %.
+- Activity (F6, F8): a monthly two-state chain per citizen; in the target group the chance of
+  being active is the municipality's level (spread evenly over 6–32 %, order random) times a ramp
+  from 55 % to 100 % over the first 15 months, so some municipalities reach 15 % early, some 20 %
+  later, some never 20 % (small municipalities are noisy). An active run is SU-eligible education
+  (15 %; 35 % for the young) or ordinary part-time hours. Also: løntilskud and fleksjob hours
+  (subsidised, never count), full-time hours in the months after leaving benefits for a job, a few
+  zero-hour rows, and non-SU education (su_eligible 0) — in all ~3 % of the citizens have an
+  uddannelse row in a month.
+- Data-quality defects (DQ_RULES_FSM2), on disjoint citizens at FSM2_DEFECT_RATES (share of FSM2
+  citizens; at least `min_defects` each), the first of each kind visible by about 2019-06.
+
+FSM1's citizens keep their own data; where they qualify by F7 (in 2019 many do, then they fade
+out) they are counted in the FSM2 truth too, which is always computed from the written data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from fsm.synth.generator import (
+    DAY,
+    FLEKS,
+    FOERTID,
+    HERKOMST,
+    IY,
+    KH,
+    MATCH_CODES,
+    MONDAY,
+    NAT,
+    OVERGANG,
+    RATES,
+    RENAME_MONTH,
+    RESSOURCE,
+    SYGE,
+    UH,
+    Y_NONE,
+    YDELSE_CODES,
+    _days,
+    _dstr,
+    _kommune_codes,
+    _midx,
+    _month_first,
+    _month_index,
+    _month_label,
+    _month_last,
+    _to_weekday,
+    _valid_cvr,
+)
+
+# --------------------------------------------------------------------------- facts (F9)
+# 30 participants; 'Esbjerg og Fanø' applied together: both codes (561, 563) are listed.
+FSM2_PARTICIPANTS = (
+    101, 147, 151, 153, 157, 159, 167, 169, 185, 253, 265, 316, 360, 480, 550, 561,
+    563, 607, 615, 630, 657, 661, 671, 710, 730, 751, 760, 766, 791, 840, 849,
+)  # fmt: skip
+FSM2_FIRST_MONTH = "2019-01"
+FSM2_LAST_MONTH = "2021-12"
+M_FIRST = _month_index(FSM2_FIRST_MONTH)
+M_LAST = _month_index(FSM2_LAST_MONTH)
+M_RENAME = _month_index(RENAME_MONTH)
+NM = M_LAST - M_FIRST + 1
+H2 = _month_last(M_LAST)
+FIRST_DAY = _month_first(M_FIRST)
+MIN_AGE = 30  # F1/F7: 'over 30' = aged 30 or more on the last day of the month
+
+# --------------------------------------------------------------------------- codes
+GR2, STEPUP, FRIT = range(3)
+MARKING_CODES_FSM2 = np.array(["FSM2_GR2", "FSM2_STEPUP", "FRITAGELSE"])
+AARSAGER = np.array(["SYGDOM", "BARSEL", "JOB_INDEN_6_UGER", "ANDET", ""])
+SYGDOM, BARSEL, JOB6, ANDET, NO_REASON = range(5)
+AP, JP, UP = 1, 2, 3  # indexes into generator.MATCH_CODES
+DQ_RULES_FSM2 = (
+    "backdated_marking",
+    "duplicate_marking",
+    "invalid_period",
+    "future_marking",
+    "fsm2_gr2_outside_target_group",
+    "fritagelse_without_reason",
+)
+HERKOMST_KEYS = ("ALL", *HERKOMST.tolist())
+MEASURES = ("target_n", "group2_n", "exempt_n", "indsatsgruppe_n", "active_n")
+THRESHOLDS_PCT = (15, 20)
+
+
+@dataclass(frozen=True)
+class Scale2:
+    citizens: int  # FSM2-relevant citizens (not all are in the target group in a given month)
+    min_per_kommune: int
+    min_defects: int  # floor for each FSM2 data-quality defect kind
+
+
+FSM2_SCALES = {
+    "tiny": Scale2(citizens=400, min_per_kommune=3, min_defects=2),
+    "small": Scale2(citizens=3_000, min_per_kommune=10, min_defects=4),
+    "national": Scale2(citizens=100_000, min_per_kommune=40, min_defects=6),
+}
+FSM2_DEFECT_RATES = {
+    "backdated_marking": 0.010,  # FSM2_GR2 or FRITAGELSE registered 2–13 weeks after its claimed start
+    "duplicate_marking": 0.004,  # FSM2_GR2 or FRITAGELSE entered twice, overlapping
+    "invalid_period": 0.002,  # FSM2_STEPUP or FRITAGELSE with end before start
+    "future_marking": 0.003,  # FRITAGELSE (planned maternity leave) or FSM2_STEPUP starting next month
+    "fsm2_gr2_outside_target_group": 0.004,  # GR2 left open after leaving the target group, or set outside it
+    "fritagelse_without_reason": 0.004,  # FRITAGELSE with an empty fritagelse_aarsag
+}
+FSM2_RATES = {
+    "herkomst": (0.55, 0.10, 0.35),
+    "young": 0.15,
+    "integration_vestlig": 0.20,
+    "integration_ikke_vestlig": 0.45,
+    "intro_programme": 0.35,
+    "uddannelseshjaelp_if_young": 0.60,
+    "match_aktivitetsparat": 0.84,
+    "match_reassessed": 0.15,
+    "on_benefits_at_start": 0.80,
+    "on_spell_weeks_mean": 70,
+    "off_spell_weeks_mean": 26,
+    "off_spell_sygedagpenge": 0.25,
+    "movers": 0.04,
+    "move_to_participant": 0.5,
+    "gr2": 0.17,  # of citizens with a target month; ~15 % of all
+    "gr2_to_ressource_fleks_foertid": 0.35,
+    "gr2_back_to_group1": 0.25,
+    "gr2_again_after_group1": 0.5,
+    "fritagelse": 0.09,  # of citizens with a target month; ~8 % of all
+    "fritagelse_reasons": (0.5, 0.2, 0.1, 0.2),
+    "fritagelse_second": 0.10,
+    "stepup": 0.065,
+    "activity_level_range": (0.06, 0.32),
+    "activity_ramp": (0.55, 15),  # starts at 55 % of the level, full after 15 months
+    "activity_stay": 0.75,
+    "activity_outside_target": 0.08,
+    "education_share": 0.15,
+    "education_share_young": 0.35,
+    "education_not_su_citizens": 0.08,
+    "education_young_uh": 0.30,
+    "loentilskud": 0.04,
+    "job_exit_hours": 0.4,
+    "zero_hour_rows": 0.003,
+}
+# invented relative sizes of the FSM2 target groups (København biggest, Fanø tiny)
+FSM2_WEIGHTS = {
+    101: 16.0, 147: 2.0, 151: 1.2, 153: 1.8, 157: 0.8, 159: 1.5, 167: 2.0, 169: 2.0, 185: 0.9, 253: 1.3,
+    265: 1.5, 316: 1.4, 360: 1.9, 480: 0.6, 550: 0.7, 561: 3.0, 563: 0.05, 607: 1.4, 615: 2.0, 630: 2.0,
+    657: 1.6, 661: 1.0, 671: 0.4, 710: 0.6, 730: 2.8, 751: 7.0, 760: 0.8, 766: 0.6, 791: 1.5, 840: 0.5,
+    849: 0.7,
+}  # fmt: skip
+
+
+# =========================================================================== rules shared with the truth
+def _ymd_key(d) -> tuple[np.ndarray, np.ndarray]:
+    """(year, month*100 + day) of dates."""
+    d = np.asarray(d, dtype="datetime64[D]")
+    y = d.astype("datetime64[Y]").astype(np.int64) + 1970
+    m = d.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    day = (d - d.astype("datetime64[M]").astype("datetime64[D]")) // DAY + 1
+    return y, m * 100 + day
+
+
+def _aged(by: np.ndarray, bmd: np.ndarray, D: np.datetime64, years: int = MIN_AGE) -> np.ndarray:
+    """Aged `years` or more on day D (birth + years <= D; a 29 February birthday falls on
+    28 February in other years, as date + interval does in PostgreSQL and DuckDB)."""
+    yD, mdD = _ymd_key(np.array([D]))
+    yD, mdD = int(yD[0]), int(mdD[0])
+    leap = (yD % 4 == 0 and yD % 100 != 0) or yD % 400 == 0
+    bmd_eff = np.where((bmd == 229) & (not leap), 228, bmd)
+    return (yD - by > years) | ((yD - by == years) & (bmd_eff <= mdD))
+
+
+def month_target(code, match, intro, kom, m: int, by, bmd, part_lut) -> tuple[np.ndarray, np.ndarray]:
+    """F7 for month m over rows of weekly data (the weeks whose Thursday is in m): in the target
+    group, and the paying municipality of the last qualifying week. `intro` may be (n, 1) and
+    `kom` one code per row (constant) or per row and week."""
+    q = (code == KH) | (code == OVERGANG)
+    if m < M_RENAME:
+        q |= code == IY
+    q &= (match == AP) & ~intro
+    anyq = q.any(axis=1)
+    last = q.shape[1] - 1 - np.argmax(q[:, ::-1], axis=1)
+    k = kom if kom.ndim == 1 else kom[np.arange(len(kom)), last]
+    return anyq & part_lut[k] & _aged(by, bmd, _month_last(m)), k
+
+
+def _next_off(tg: np.ndarray) -> np.ndarray:
+    """For each citizen and month: the first month from there on outside the target group (NM = none)."""
+    out = np.empty(tg.shape, np.int16)
+    nxt = np.full(len(tg), NM, np.int16)
+    for mo in range(NM - 1, -1, -1):
+        nxt = np.where(tg[:, mo], nxt, mo).astype(np.int16)
+        out[:, mo] = nxt
+    return out
+
+
+def _pick(rng, mask: np.ndarray, bias: float = 1.0) -> np.ndarray:
+    """A random True column per row (rows need one); bias > 1 favours early columns."""
+    cnt = mask.sum(axis=1)
+    k = np.floor(rng.random(len(mask)) ** bias * cnt).astype(np.int64)
+    return np.argmax(np.cumsum(mask, axis=1) > k[:, None], axis=1)
+
+
+def _unique_cprs(rng, births: np.ndarray, taken: np.ndarray) -> np.ndarray:
+    """Valid CPRs (date and 1900s century digit), unique and not in `taken`."""
+    n = len(births)
+    ddmmyy = np.array([s[8:10] + s[5:7] + s[2:4] for s in np.datetime_as_string(births, unit="D")])
+    century_digit = np.array(list("0123012349"))  # 1900s for years 37–99
+    cpr = np.empty(n, dtype=object)
+    todo = np.arange(n)
+    while len(todo):
+        c7 = century_digit[rng.integers(0, 10, size=len(todo))]
+        rest = np.char.zfill(rng.integers(0, 1000, size=len(todo)).astype(str), 3)
+        cpr[todo] = np.char.add(np.char.add(ddmmyy[todo], c7), rest)
+        s = cpr.astype(str)
+        _, first = np.unique(s, return_index=True)
+        dup = np.ones(n, bool)
+        dup[first] = False
+        dup |= np.isin(s, taken)
+        todo = np.flatnonzero(dup)
+    return cpr.astype(str)
+
+
+def _expand(rows: np.ndarray, first: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, first + k) for k < length, per item."""
+    length = np.maximum(length, 0)
+    i = np.repeat(rows, length)
+    k = np.arange(length.sum()) - np.repeat(np.cumsum(length) - length, length)
+    return i, np.repeat(first, length) + k
+
+
+# =========================================================================== the FSM2 world
+class Fsm2World:
+    """FSM2 citizens on top of an FSM1 world `w1`; `specs` renders the rows it adds to each file."""
+
+    def __init__(self, w1, seed: int):
+        self.w1 = w1
+        self.scale = FSM2_SCALES[w1.scale_name]
+        ss = np.random.SeedSequence(seed, spawn_key=(2000,))
+        names = ("pop", "spell", "mark", "defect", "activity", "render")
+        self.rng = dict(zip(names, (np.random.default_rng(s) for s in ss.spawn(len(names))), strict=True))
+        days = np.arange(FIRST_DAY, H2 + 1, dtype="datetime64[D]")
+        dow = ((days - MONDAY) // DAY) % 7
+        self.thu = days[dow == 3]  # weeks whose Thursday is in 2019-01..2021-12
+        self.W = len(self.thu)
+        self.wmon = self.thu - 3 * DAY
+        self.wm = _midx(self.thu)
+        months = np.arange(M_FIRST, M_LAST + 1)
+        self.wk_lo = np.searchsorted(self.wm, months, side="left")
+        self.wk_hi = np.searchsorted(self.wm, months, side="right")
+        doy = (self.thu - self.thu.astype("datetime64[Y]").astype("datetime64[D]")) // DAY + 1
+        years = self.thu.astype("datetime64[Y]").astype(int) + 1970
+        self.week_label = np.char.add(np.char.add(years.astype(str), "-W"), np.char.zfill(((doy - 1) // 7 + 1).astype(str), 2))
+        wd = days[dow < 5]
+        self.weekdays = wd
+        cnt = np.bincount(_midx(wd) - M_FIRST, minlength=NM)
+        self.wd_count, self.wd_off = cnt, np.concatenate([[0], np.cumsum(cnt)[:-1]])
+        self.parts = np.array(FSM2_PARTICIPANTS)
+        self.part_lut = np.zeros(1000, bool)
+        self.part_lut[self.parts] = True
+        self.kpos = np.full(1000, -1)
+        self.kpos[self.parts] = np.arange(len(self.parts))
+
+    # ----------------------------------------------------------------- helpers
+    def _weekday(self, rng, mo: np.ndarray) -> np.ndarray:
+        """A random weekday in FSM2 month offset `mo` (0 = 2019-01)."""
+        mo = np.clip(np.asarray(mo), 0, NM - 1)
+        return self.weekdays[self.wd_off[mo] + (rng.random(mo.shape) * self.wd_count[mo]).astype(np.int64)]
+
+    def _week_of(self, d: np.ndarray) -> np.ndarray:
+        """Index of the (Monday-started) week containing day d, clipped to the grid."""
+        return np.clip(np.searchsorted(self.wmon, d, side="right") - 1, 0, self.W - 1)
+
+    def _kom_block(self, a: int, b: int) -> np.ndarray:
+        w = np.arange(a, b)[None, :]
+        return np.where(w >= self.move_w[:, None], self.kom2[:, None], self.kom1[:, None])
+
+    def _target_matrix(self) -> np.ndarray:
+        tg = np.zeros((self.N, NM), bool)
+        for mo in range(NM):
+            a, b = self.wk_lo[mo], self.wk_hi[mo]
+            tg[:, mo], _ = month_target(
+                self.code[:, a:b], self.match[:, a:b], self.intro[:, a:b], self._kom_block(a, b), M_FIRST + mo,
+                self.by, self.bmd, self.part_lut,
+            )  # fmt: skip
+        return tg
+
+    # ----------------------------------------------------------------- build
+    def build(self) -> None:
+        self._population()
+        self._benefits()
+        self._markings()
+        self._defects()
+        self._finish_markings()
+        self._activity()
+
+    def _population(self) -> None:
+        rng = self.rng["pop"]
+        sc, R = self.scale, FSM2_RATES
+        K = len(self.parts)
+        w = np.array([FSM2_WEIGHTS[int(k)] for k in self.parts])
+        extra = sc.citizens - sc.min_per_kommune * K
+        raw = extra * w / w.sum()
+        n_k = np.floor(raw).astype(int)
+        n_k[np.argsort(-(raw - n_k), kind="stable")[: extra - n_k.sum()]] += 1
+        n_k += sc.min_per_kommune
+        N = int(n_k.sum())
+        kidx = np.repeat(np.arange(K), n_k)
+        young = rng.random(N) < R["young"]
+        old_birth = np.datetime64("1957-01-01") + _days(rng.integers(0, 11_688, size=N))  # ..1988-12-31
+        young_birth = np.datetime64("1989-01-01") + _days(rng.integers(0, 2_737, size=N))  # ..1996-06-30
+        birth = np.where(young, young_birth, old_birth)
+        u = rng.random(N)
+        p = R["herkomst"]
+        herk = np.where(u < p[0], 0, np.where(u < p[0] + p[1], 1, 2))
+        cpr = _unique_cprs(rng, birth, self.w1.cpr)
+        # citizens in CPR order, so each month's rows come out sorted without a sort
+        order = np.argsort(cpr, kind="stable")
+        self.N = N
+        self.n_k = n_k
+        self.kidx, self.young, self.birth, self.herk, self.cpr = (x[order] for x in (kidx, young, birth, herk, cpr))
+        self.kom1 = self.parts[self.kidx]
+        self.by, self.bmd = _ymd_key(self.birth)
+
+    def _benefits(self) -> None:
+        rng = self.rng["spell"]
+        R = FSM2_RATES
+        N, W = self.N, self.W
+        u = rng.random(N)
+        iy = ((self.herk == 1) & (u < R["integration_vestlig"])) | ((self.herk == 2) & (u < R["integration_ikke_vestlig"]))
+        uh = self.young & ~iy & (rng.random(N) < R["uddannelseshjaelp_if_young"])
+        # the 30th birthday (29 February -> 28 February, as in _aged)
+        bday = pd.to_datetime(
+            pd.DataFrame({"year": self.by + MIN_AGE, "month": self.bmd // 100, "day": np.where(self.bmd == 229, 28, self.bmd % 100)})
+        ).to_numpy().astype("datetime64[D]")  # fmt: skip
+        self.thirty = bday
+        # matchgruppe, reassessed once for some
+        u = rng.random(N)
+        m_base = np.where(uh, np.where(u < 0.5, AP, np.where(u < 0.55, JP, UP)), np.where(u < R["match_aktivitetsparat"], AP, JP))
+        m_after = np.where(m_base == AP, JP, AP)
+        switch_w = np.where(rng.random(N) < R["match_reassessed"], rng.integers(1, W, size=N), W + 1)
+        intro_end = np.where(iy & (rng.random(N) < R["intro_programme"]), rng.integers(0, W + 40, size=N), -1)
+        # alternating on/off spells over the weeks
+        J = 7
+        on0 = rng.random(N) < R["on_benefits_at_start"]
+        d_on = rng.geometric(1 / R["on_spell_weeks_mean"], size=(N, J))
+        d_off = rng.geometric(1 / R["off_spell_weeks_mean"], size=(N, J))
+        seg_on = (np.arange(J) % 2 == 0)[None, :] == on0[:, None]
+        bnd = np.cumsum(np.where(seg_on, d_on, d_off), axis=1)  # first week of segment j+1
+        syg_bits = ((rng.random((N, J + 1)) < R["off_spell_sygedagpenge"]) @ (1 << np.arange(J + 1))).astype(np.int16)
+        wk = np.arange(W)[None, :]
+        seg = np.zeros((N, W), np.int8)
+        for j in range(J):
+            seg += wk >= bnd[:, j : j + 1]
+        on = (seg % 2 == 0) == on0[:, None]
+        renamed = (self.wm >= M_RENAME)[None, :]
+        code_on = np.where(
+            iy[:, None],
+            np.where(renamed, OVERGANG, IY),
+            np.where(uh[:, None] & (self.thu[None, :] < bday[:, None]), UH, KH),
+        ).astype(np.int8)
+        code_off = np.where((syg_bits[:, None] >> seg) & 1 == 1, SYGE, Y_NONE).astype(np.int8)
+        self.code = np.where(on, code_on, code_off).astype(np.int8)
+        del code_on, code_off
+        mw = np.where(wk >= switch_w[:, None], m_after[:, None], m_base[:, None]).astype(np.int8)
+        mw[(self.code != UH) & (mw == UP)] = AP  # uddannelsesparat only on uddannelseshjælp
+        self.match = np.where(on, mw, 0).astype(np.int8)
+        del mw
+        self.intro = on & iy[:, None] & (wk < intro_end[:, None])
+        self.on, self.seg, self.bnd, self.seg_on0, self.syg_bits = on, seg, bnd, on0, syg_bits
+        self.iy, self.uh = iy, uh
+        # a few move once: half to another participant, half out of FSM2
+        mover = rng.random(N) < R["movers"]
+        self.move_w = np.where(mover, rng.integers(4, W - 4, size=N), W + 1)
+        K = len(self.parts)
+        other = self.parts[(self.kidx + rng.integers(1, K, size=N)) % K]
+        outside = np.array([k for k in _kommune_codes() if k not in set(FSM2_PARTICIPANTS)])
+        away = outside[rng.integers(0, len(outside), size=N)]
+        self.kom2 = np.where(rng.random(N) < R["move_to_participant"], other, away)
+        self.mover = mover
+
+    # ----------------------------------------------------------------- markings
+    def _markings(self) -> None:
+        rng = self.rng["mark"]
+        R = FSM2_RATES
+        N = self.N
+        tg0 = self._target_matrix()
+        has = tg0.any(axis=1)
+        nxt0 = _next_off(tg0)
+        # group 2: start in a target month, early-biased
+        g = np.flatnonzero(has & (rng.random(N) < R["gr2"]))
+        s = _pick(rng, tg0[g], 1.6)
+        b0 = nxt0[g, s].astype(np.int64) - 1  # last month of the run
+        t = s + rng.integers(3, 10, size=len(g))
+        trans = (rng.random(len(g)) < R["gr2_to_ressource_fleks_foertid"]) & (t <= b0)
+        kind = rng.choice(np.array([RESSOURCE, FLEKS, FOERTID]), p=[0.6, 0.25, 0.15], size=len(g))
+        self._transitions(g[trans], t[trans], kind[trans])
+        self.tg = tg = self._target_matrix()
+        nxt = _next_off(tg)
+        self.has_target = tg.any(axis=1)
+        n_end = nxt[g, s].astype(np.int64)  # first month outside the target group after s
+        start1 = self._weekday(rng, s)
+        t_week = self.wk_lo[np.clip(t, 0, NM - 1)]
+        back = ~trans & (rng.random(len(g)) < R["gr2_back_to_group1"]) & (n_end - 1 > s)
+        e = s + 1 + np.floor(rng.random(len(g)) * np.maximum(n_end - 1 - s, 0)).astype(np.int64)
+        again = back & (rng.random(len(g)) < R["gr2_again_after_group1"]) & (e < n_end - 1)
+        s2 = e + 1 + np.floor(rng.random(len(g)) * np.maximum(n_end - 1 - e, 0)).astype(np.int64)
+        if not again.any():  # at least one 2 -> 1 -> 2 at every scale, when a run is long enough
+            room = np.flatnonzero(~trans & (n_end - 1 > s + 1))
+            if len(room):
+                j = room[0]
+                back[j], again[j], e[j], s2[j] = True, True, s[j] + 1, s[j] + 2
+        natural = np.where(n_end < NM, self._weekday(rng, n_end), NAT)
+        end1 = np.where(trans, self.wmon[t_week], np.where(back, self._weekday(rng, e), natural))
+        start2 = self._weekday(rng, s2)
+        self.gr2_trans = np.zeros(N, bool)
+        self.gr2_trans[g[trans]] = True
+        self.trans_kind = dict(zip(g[trans].tolist(), kind[trans].tolist(), strict=True))
+        self.trans_month = dict(zip(g[trans].tolist(), t[trans].tolist(), strict=True))
+        parts: list[dict] = []
+
+        def add(cit, code, start, end, end_vis, reg_day, aarsag, tag):
+            m = len(cit)
+            parts.append(
+                {
+                    "cit": np.asarray(cit, np.int64),
+                    "code": np.full(m, code, np.int8),
+                    "start": np.asarray(start, "datetime64[D]"),
+                    "end": np.broadcast_to(np.asarray(end, "datetime64[D]"), (m,)).copy(),
+                    "end_vis": np.broadcast_to(np.asarray(end_vis, "datetime64[D]"), (m,)).copy(),
+                    "reg": self.w1._reg_time(rng, np.asarray(reg_day, "datetime64[D]")),
+                    "why": np.broadcast_to(np.asarray(aarsag, np.int8), (m,)).copy(),
+                    "tag": np.full(m, tag, dtype=object),
+                }
+            )
+
+        add(g[~back], GR2, start1[~back], end1[~back], end1[~back], start1[~back], NO_REASON, "gr2")  # ends on leaving
+        add(g[back], GR2, start1[back], end1[back], end1[back], start1[back], NO_REASON, "gr2_back")
+        a2 = np.flatnonzero(again)
+        add(g[a2], GR2, start2[a2], natural[a2], natural[a2], start2[a2], NO_REASON, "gr2_again")
+        # exemptions (F3)
+        f = np.flatnonzero(has & (rng.random(N) < R["fritagelse"]))
+        fs = self._weekday(rng, _pick(rng, tg[f]))
+        why, fe, fv = self._exemption(rng, fs)
+        add(f, FRIT, fs, fe, fv, fs, why, "frit")
+        sec = rng.random(len(f)) < R["fritagelse_second"]
+        f2s = _to_weekday(fe + _days(rng.integers(30, 200, size=len(f))))
+        sec &= f2s <= H2 - 10 * DAY
+        why2, fe2, fv2 = self._exemption(rng, f2s)
+        add(f[sec], FRIT, f2s[sec], fe2[sec], fv2[sec], f2s[sec], why2[sec], "frit2")
+        # step-up (informational)
+        st = np.flatnonzero(has & (rng.random(N) < R["stepup"]))
+        ss_ = self._weekday(rng, _pick(rng, tg[st]))
+        se = np.where(rng.random(len(st)) < 0.5, _to_weekday(ss_ + _days(rng.integers(60, 241, size=len(st)))), NAT)
+        add(st, STEPUP, ss_, se, se, ss_, NO_REASON, "stepup")
+        self.mk_parts = parts
+
+    def _exemption(self, rng, start: np.ndarray):
+        """Reason, end and the day the end is known, for exemptions starting on `start`."""
+        n = len(start)
+        why = rng.choice(4, p=FSM2_RATES["fritagelse_reasons"], size=n).astype(np.int8)
+        lo = np.array([30, 90, 14, 30])[why]
+        hi = np.array([181, 181, 43, 121])[why]
+        end = _to_weekday(start + _days(rng.integers(lo, hi)))
+        planned = (why == BARSEL) | (why == JOB6)  # known on registration
+        return why, end, np.where(planned, start, end)
+
+    def _transitions(self, who: np.ndarray, t: np.ndarray, kind: np.ndarray) -> None:
+        """Group 2 moves on: from the first week of month t the benefit is ressourceforløb or
+        fleksjob (to the end of that benefit spell) or førtidspension (for good)."""
+        if not len(who):
+            return
+        w0 = self.wk_lo[t]
+        wk = np.arange(self.W)[None, :]
+        # the benefit spell of month t (its first week on benefits; t is a target month, so there is one)
+        on_t = self.on[who] & (wk >= w0[:, None]) & (wk < self.wk_hi[t][:, None])
+        seg_t = self.seg[who, np.argmax(on_t, axis=1)]
+        from_t = wk >= w0[:, None]
+        same = (self.seg[who] == seg_t[:, None]) & self.on[who]
+        perm = (kind == FOERTID)[:, None]
+        hit = from_t & (same | perm)
+        code = self.code[who]
+        code[hit] = np.broadcast_to(kind[:, None], hit.shape)[hit]
+        self.code[who] = code
+        match = self.match[who]
+        match[hit] = np.broadcast_to(np.where(kind == RESSOURCE, AP, 0)[:, None], hit.shape)[hit]
+        self.match[who] = match
+        intro = self.intro[who]
+        intro[hit] = False
+        self.intro[who] = intro
+        on = self.on[who]
+        on[hit] = True  # a benefit is paid
+        self.on[who] = on
+
+    # ----------------------------------------------------------------- defects
+    def _defects(self) -> None:
+        rng = self.rng["defect"]
+        N = self.N
+        mk = pd.DataFrame({k: np.concatenate([p[k] for p in self.mk_parts]) for k in self.mk_parts[0]})
+        n = {k: max(self.scale.min_defects, round(r * N)) for k, r in FSM2_DEFECT_RATES.items()}
+        self.n_defect = n
+        used = self.mover.copy()  # movers never carry a defect (kommune per week: see README of the truth)
+        n_code = mk.groupby(["cit", "code"]).size()
+        single = n_code[n_code == 1].reset_index()[["cit", "code"]]
+        mk = mk.merge(single.assign(single=True), on=["cit", "code"], how="left")
+        mk["single"] = mk["single"].fillna(False).astype(bool)
+        has_mark = np.zeros(N, bool)
+        has_mark[mk["cit"].to_numpy()] = True
+        early = np.datetime64("2019-06-30")
+        extra: list[pd.DataFrame] = []
+        injected: dict[str, list] = {k: [] for k in DQ_RULES_FSM2}
+
+        def take_rows(mask: np.ndarray, when: np.ndarray, k: int) -> np.ndarray:
+            """k marking rows of distinct unused citizens, the first one visible early if possible."""
+            idx = np.flatnonzero(mask)
+            idx = idx[rng.permutation(len(idx))]
+            cit = mk["cit"].to_numpy()[idx]
+            keep = ~used[cit]
+            idx, cit = idx[keep], cit[keep]
+            _, first = np.unique(cit, return_index=True)
+            idx = idx[np.sort(first)]
+            e = np.flatnonzero(when[idx] <= early)
+            if len(e):
+                idx = np.concatenate([idx[e[:1]], np.delete(idx, e[0])])
+            got = idx[:k]
+            used[mk["cit"].to_numpy()[got]] = True
+            return got
+
+        def take_citizens(mask: np.ndarray, when: np.ndarray, k: int) -> np.ndarray:
+            idx = np.flatnonzero(mask & ~used)
+            idx = idx[rng.permutation(len(idx))]
+            e = np.flatnonzero(when[idx] <= early)
+            if len(e):
+                idx = np.concatenate([idx[e[:1]], np.delete(idx, e[0])])
+            got = idx[:k]
+            used[got] = True
+            return got
+
+        start = mk["start"].to_numpy()
+        tag = mk["tag"].to_numpy()
+        reg_day = mk["reg"].to_numpy().astype("datetime64[D]")
+        first_kind = np.isin(tag, ["gr2", "gr2_back", "frit"]) & mk["single"].to_numpy()
+
+        # backdated_marking (M3): claimed start 2–13 weeks before the day it was registered
+        r = take_rows(first_kind & (start >= np.datetime64("2019-03-01")), reg_day, n["backdated_marking"])
+        new_start = np.maximum(FIRST_DAY, start[r] - _days(rng.integers(14, 91, size=len(r))))
+        mk.loc[r, "start"] = new_start
+        injected["backdated_marking"] = r.tolist()
+
+        # duplicate_marking (M6): the same code entered again, overlapping (same end)
+        r = take_rows(first_kind & (start <= H2 - 40 * DAY), start, n["duplicate_marking"])
+        d = mk.loc[r].copy()
+        d_end = d["end"].to_numpy()
+        span = np.where(
+            np.isnat(d_end), 10_000, (np.where(np.isnat(d_end), d["start"].to_numpy(), d_end) - d["start"].to_numpy()) // DAY
+        )
+        gap = np.minimum(rng.integers(1, 31, size=len(r)), np.maximum(span - 1, 0))
+        gap[: max(1, len(r) // 4)] = 0
+        d["start"] = np.where(gap == 0, d["start"].to_numpy(), _to_weekday(d["start"].to_numpy() + _days(gap)))
+        d["start"] = np.where(d["start"].to_numpy() >= d["end"].to_numpy(), mk.loc[r, "start"].to_numpy(), d["start"].to_numpy())
+        same_day = d["start"].to_numpy() == mk.loc[r, "start"].to_numpy()
+        later = mk.loc[r, "reg"].to_numpy() + rng.integers(3, 90, size=len(r)).astype("timedelta64[m]")
+        d["reg"] = np.where(same_day, later, self.w1._reg_time(rng, d["start"].to_numpy()))
+        d["tag"] = "duplicate"
+        extra.append(d)
+
+        # the rest add markings for citizens without any: a month in the target group (or outside it)
+        tg = self.tg
+        mo_ok = np.arange(NM)[None, :]
+
+        def month_in(mask2d: np.ndarray, who: np.ndarray, bias: float = 1.6) -> np.ndarray:
+            """A month of each citizen's mask; the first citizen's first one (see take_citizens)."""
+            mo = _pick(rng, mask2d[who], bias)
+            mo[:1] = np.argmax(mask2d[who[:1]], axis=1)
+            return mo
+
+        def first_month(mask2d: np.ndarray) -> np.ndarray:
+            anyc = mask2d.any(axis=1)
+            return np.where(anyc, _month_first(M_FIRST + np.argmax(mask2d, axis=1)), np.datetime64("2100-01-01"))
+
+        # invalid_period (M6): end before start, typed so at once or corrected wrongly later
+        ok = tg & (mo_ok <= NM - 7)
+        c = take_citizens(ok.any(axis=1) & ~has_mark, first_month(ok), n["invalid_period"])
+        st = self._weekday(rng, month_in(ok, c))
+        fr = rng.random(len(c)) < 0.3
+        vis_later = rng.random(len(c)) < 0.5
+        vis_later[:1] = False
+        en = st - _days(rng.integers(5, 61, size=len(c)))
+        extra.append(
+            self._rows(
+                rng,
+                c,
+                np.where(fr, FRIT, STEPUP),
+                st,
+                en,
+                np.where(vis_later, _to_weekday(st + _days(rng.integers(30, 150, size=len(c)))), st),
+                st,
+                np.where(fr, SYGDOM, NO_REASON),
+                "invalid",
+            )
+        )
+
+        # future_marking: registered in a target month, starting after the end of that month
+        ok = tg & (mo_ok <= NM - 3)
+        c = take_citizens(ok.any(axis=1) & ~has_mark, first_month(ok), n["future_marking"])
+        rm = month_in(ok, c)
+        rd = self._weekday(rng, rm)
+        st = _to_weekday(_month_first(M_FIRST + rm + 1) + _days(rng.integers(3, 41, size=len(c))))
+        fr = rng.random(len(c)) < 0.6
+        en = np.where(fr, _to_weekday(st + _days(rng.integers(90, 181, size=len(c)))), NAT)
+        extra.append(
+            self._rows(
+                rng, c, np.where(fr, FRIT, STEPUP), st, en, np.where(fr, rd, NAT), rd, np.where(fr, BARSEL, NO_REASON), "future"
+            )
+        )
+
+        # fsm2_gr2_outside_target_group (F2, F7): (a) not end-dated when the citizen left the target
+        # group (or weeks late), (b) set for a citizen outside it (under 30, job-ready, intro, …)
+        k_out = n["fsm2_gr2_outside_target_group"]
+        k_a = (k_out + 1) // 2 + (1 if k_out > 3 else 0)
+        end = mk["end"].to_numpy()
+        r = take_rows((tag == "gr2") & mk["single"].to_numpy() & ~np.isnat(end), end, k_a)
+        late = rng.random(len(r)) < 0.5
+        late[:1] = False
+        new_end = np.where(late, end[r] + _days(rng.integers(35, 121, size=len(r))), NAT)
+        mk.loc[r, "end"] = new_end
+        mk.loc[r, "end_vis"] = new_end
+        injected["fsm2_gr2_outside_target_group"] = r.tolist()
+        on_m = np.zeros((N, NM), bool)
+        for mo in range(NM):
+            on_m[:, mo] = self.on[:, self.wk_lo[mo] : self.wk_hi[mo]].any(axis=1)
+        ok = ~tg & on_m & (mo_ok <= NM - 2)
+        c = take_citizens(ok.any(axis=1) & ~has_mark, first_month(ok), k_out - len(r))
+        mo = month_in(ok, c)
+        st = self._weekday(rng, mo)
+        en_m = mo + rng.integers(1, 4, size=len(c))
+        en = np.where((rng.random(len(c)) < 0.5) & (en_m < NM), self._weekday(rng, en_m), NAT)
+        extra.append(self._rows(rng, c, np.full(len(c), GR2), st, en, en, st, np.full(len(c), NO_REASON), "outside"))
+
+        # fritagelse_without_reason (F3): the reason left empty; when no early exemption is left,
+        # the first one is a new exemption for a citizen without markings, early in the period
+        k = n["fritagelse_without_reason"]
+        r = take_rows(np.isin(tag, ["frit", "frit2"]), reg_day, k)
+        if not len(r) or reg_day[r[0]] > early:
+            ok = tg & (mo_ok <= 5)
+            c = take_citizens(ok.any(axis=1) & ~has_mark, first_month(ok), 1)
+            if len(c):
+                st = self._weekday(rng, month_in(ok, c))
+                _why, en, ev = self._exemption(rng, st)
+                extra.append(self._rows(rng, c, np.full(len(c), FRIT), st, en, ev, st, np.full(len(c), NO_REASON), "no_reason"))
+                r = r[: k - len(c)]
+        mk.loc[r, "why"] = NO_REASON
+        self.mk_draft = pd.concat([mk.drop(columns="single"), *extra], ignore_index=True)
+
+    def _rows(self, rng, cit, code, start, end, end_vis, reg_day, why, tag) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "cit": np.asarray(cit, np.int64),
+                "code": np.asarray(code, np.int8),
+                "start": np.asarray(start, "datetime64[D]"),
+                "end": np.asarray(end, "datetime64[D]"),
+                "end_vis": np.asarray(end_vis, "datetime64[D]"),
+                "reg": self.w1._reg_time(rng, np.asarray(reg_day, "datetime64[D]")),
+                "why": np.asarray(why, np.int8),
+                "tag": np.full(len(cit), tag, dtype=object),
+            }
+        )
+
+    def _finish_markings(self) -> None:
+        mk = self.mk_draft
+        mk = mk[mk["reg"].to_numpy().astype("datetime64[D]") <= H2]
+        mk = mk.sort_values(["reg", "cit", "code"], kind="stable").reset_index(drop=True)
+        mk["marking_id"] = [f"F2M{i:08d}" for i in range(1, len(mk) + 1)]
+        # the municipality on the marking: the paying one in the week it was registered
+        w = self._week_of(mk["reg"].to_numpy().astype("datetime64[D]"))
+        cit = mk["cit"].to_numpy()
+        mk["kom"] = np.where(w >= self.move_w[cit], self.kom2[cit], self.kom1[cit])
+        self.mk = mk
+        del self.mk_draft, self.mk_parts
+
+    # ----------------------------------------------------------------- activity, hours, education
+    def _activity(self) -> None:
+        rng = self.rng["activity"]
+        R = FSM2_RATES
+        N = self.N
+        K = len(self.parts)
+        self.level = rng.permutation(np.linspace(*R["activity_level_range"], K))
+        lev = self.level[self.kidx]
+        on_m = np.zeros((N, NM), bool)
+        for mo in range(NM):
+            on_m[:, mo] = self.on[:, self.wk_lo[mo] : self.wk_hi[mo]].any(axis=1)
+        stay = R["activity_stay"]
+        r0, r_n = R["activity_ramp"]
+        A = np.zeros((N, NM), bool)
+        prev = np.zeros(N, bool)
+        for mo in range(NM):
+            ramp = r0 + (1 - r0) * min(1.0, mo / r_n)
+            p = np.where(self.tg[:, mo], lev * ramp, np.where(on_m[:, mo], R["activity_outside_target"], 0.0))
+            enter = np.clip(p * (1 - stay) / (1 - p), 0, 1)
+            u = rng.random(N)
+            A[:, mo] = np.where(prev, u < stay, u < enter) & (p > 0)
+            prev = A[:, mo]
+        # runs of active months: SU-eligible education or ordinary (part-time) hours
+        pad = np.zeros((N, 1), bool)
+        d = np.diff(np.hstack([pad, A, pad]).astype(np.int8), axis=1)
+        ri, rs = np.nonzero(d == 1)
+        _, re_ = np.nonzero(d == -1)
+        edu = rng.random(len(ri)) < np.where(self.young[ri], R["education_share_young"], R["education_share"])
+        cvr = _valid_cvr(rng, max(200, N // 3))
+        run_cvr = cvr[rng.integers(0, len(cvr), size=len(ri))]
+        hi_, hm = _expand(np.flatnonzero(~edu), rs[~edu], (re_ - rs)[~edu])
+        rows = [pd.DataFrame({"i": ri[hi_], "m": hm, "cvr": run_cvr[hi_], "h2": rng.integers(8, 241, size=len(hi_)), "sub": 0})]
+        second = rng.random(len(hi_)) < 0.08
+        rows.append(
+            pd.DataFrame(
+                {
+                    "i": ri[hi_][second],
+                    "m": hm[second],
+                    "cvr": cvr[rng.integers(0, len(cvr), size=second.sum())],
+                    "h2": rng.integers(8, 61, size=second.sum()),
+                    "sub": 0,
+                }
+            )
+        )
+        ei, em = _expand(np.flatnonzero(edu), rs[edu], (re_ - rs)[edu])
+        udd = [pd.DataFrame({"i": ri[ei], "m": em, "su": 1})]
+        # løntilskud (subsidised, never counts)
+        lt = np.flatnonzero(self.has_target & (rng.random(N) < R["loentilskud"]))
+        lm = _pick(rng, self.tg[lt])
+        li, lmm = _expand(lt, lm, rng.integers(3, 7, size=len(lt)))
+        keep = lmm < NM
+        li, lmm = li[keep], lmm[keep]
+        lcvr = dict(zip(lt.tolist(), cvr[rng.integers(0, len(cvr), size=len(lt))].tolist(), strict=True))
+        rows.append(
+            pd.DataFrame(
+                {"i": li, "m": lmm, "cvr": [lcvr[x] for x in li.tolist()], "h2": rng.integers(160, 321, size=len(li)), "sub": 1}
+            )
+        )
+        # fleksjob after group 2 (subsidised)
+        fl = np.array([c for c, k in self.trans_kind.items() if k == FLEKS], dtype=np.int64)
+        ft = np.array([self.trans_month[c] for c in fl.tolist()], dtype=np.int64)
+        fi, fm = _expand(fl, ft, NM - ft)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "i": fi,
+                    "m": fm,
+                    "cvr": cvr[rng.integers(0, len(cvr), size=len(fi))],
+                    "h2": rng.integers(60, 201, size=len(fi)),
+                    "sub": 1,
+                }
+            )
+        )
+        # a job after leaving benefits: full-time hours in the first months off them
+        J = self.bnd.shape[1]
+        seg_is_on = (np.arange(J) % 2 == 0)[None, :] == self.seg_on0[:, None]
+        nxt_syg = (self.syg_bits[:, None] >> (np.arange(J) + 1)[None, :]) & 1
+        exit_ = seg_is_on & (nxt_syg == 0) & (self.bnd < self.W) & (rng.random(seg_is_on.shape) < R["job_exit_hours"])
+        exit_ &= ~self.gr2_trans[:, None]
+        xi, xj = np.nonzero(exit_)
+        xm = self.wm[self.bnd[xi, xj]] - M_FIRST
+        ji, jm = _expand(xi, xm, rng.integers(1, 4, size=len(xi)))
+        keep = jm < NM
+        ji, jm = ji[keep], jm[keep]
+        rows.append(
+            pd.DataFrame(
+                {
+                    "i": ji,
+                    "m": jm,
+                    "cvr": cvr[rng.integers(0, len(cvr), size=len(ji))],
+                    "h2": rng.integers(260, 331, size=len(ji)),
+                    "sub": 0,
+                }
+            )
+        )
+        # zero-hour rows (not activity)
+        nz = max(2, round(R["zero_hour_rows"] * N * NM))
+        zi = rng.integers(0, N, size=4 * nz)
+        zm = rng.integers(0, NM, size=4 * nz)
+        okz = ~A[zi, zm] & self.tg[zi, zm]
+        zi, zm = zi[okz][:nz], zm[okz][:nz]
+        rows.append(pd.DataFrame({"i": zi, "m": zm, "cvr": cvr[rng.integers(0, len(cvr), size=len(zi))], "h2": 0, "sub": 0}))
+        tm = pd.concat(rows, ignore_index=True)
+        tm = tm.drop_duplicates(["i", "m", "cvr"]).reset_index(drop=True)
+        tm["m"] = tm["m"] + M_FIRST
+        self.timer = tm
+        # education that is not SU-eligible, and SU education for the young on uddannelseshjælp
+        ns = np.flatnonzero(rng.random(N) < R["education_not_su_citizens"])
+        ni, nm_ = _expand(ns, rng.integers(0, NM, size=len(ns)), rng.integers(2, 6, size=len(ns)))
+        udd.append(pd.DataFrame({"i": ni, "m": nm_, "su": 0}))
+        ys = np.flatnonzero(self.uh & (rng.random(N) < R["education_young_uh"]))
+        yi, ym = _expand(ys, rng.integers(0, NM, size=len(ys)), rng.integers(3, 11, size=len(ys)))
+        udd.append(pd.DataFrame({"i": yi, "m": ym, "su": 1}))
+        ud = pd.concat(udd, ignore_index=True)
+        ud = ud[ud["m"] < NM].sort_values(["su"], ascending=False, kind="stable").drop_duplicates(["i", "m"])
+        ud = ud.sort_values(["m", "i"], kind="stable").reset_index(drop=True)
+        ud["m"] = ud["m"] + M_FIRST
+        self.udd = ud
+        self.A = A
+
+    # =================================================================== rendering
+    def _cpr_text(self, cit: np.ndarray) -> np.ndarray:
+        rng = self.rng["render"]
+        c = self.cpr[cit]
+        hy = rng.random(len(cit)) < RATES["hyphen_cpr"]
+        out = c.astype(object)
+        if hy.any():
+            out[hy] = [x[:6] + "-" + x[6:] for x in c[hy]]
+        return out
+
+    def specs(self, months: np.ndarray) -> dict:
+        """rel -> (feed, rows, make()) for FSM2's rows of the written months."""
+        out: dict = {}
+        mk = self.mk
+        reg_d = mk["reg"].to_numpy().astype("datetime64[D]")
+        for m in months:
+            m = int(m)
+            lab = str(_month_label(m))
+            D = _month_last(m)
+            vis = np.flatnonzero(reg_d <= D)
+            if len(vis):
+                out[f"markings/markings_{D!s}.csv"] = ("markings", len(vis), self._markings_make(vis, D))
+            if not M_FIRST <= m <= M_LAST:
+                continue
+            a, b = self.wk_lo[m - M_FIRST], self.wk_hi[m - M_FIRST]
+            out[f"registers/ydelse/ydelse_{lab}.csv"] = (
+                "ydelse",
+                int(np.count_nonzero(self.code[:, a:b])),
+                self._ydelse_make(a, b),
+            )
+            tm = self.timer
+            sel = np.flatnonzero(tm["m"].to_numpy() == m)
+            out[f"registers/timer/timer_{lab}.csv"] = ("timer", len(sel), self._timer_make(sel))
+            sel = np.flatnonzero(self.udd["m"].to_numpy() == m)
+            out[f"registers/uddannelse/uddannelse_{lab}.csv"] = ("uddannelse", len(sel), self._udd_make(sel))
+        return out
+
+    def _markings_make(self, vis: np.ndarray, D: np.datetime64):
+        def make() -> list[np.ndarray]:
+            x = self.mk.iloc[vis]
+            shown = np.where(x["end_vis"].to_numpy() <= D, x["end"].to_numpy(), NAT)
+            code = x["code"].to_numpy()
+            return [
+                x["marking_id"].to_numpy(dtype=object),
+                self._cpr_text(x["cit"].to_numpy()),
+                x["kom"].to_numpy().astype(str),
+                MARKING_CODES_FSM2[code],
+                _dstr(x["start"].to_numpy()),
+                _dstr(shown),
+                np.datetime_as_string(x["reg"].to_numpy().astype("datetime64[s]"), unit="s"),
+                np.where(code == FRIT, AARSAGER[x["why"].to_numpy()], ""),
+            ]
+
+        return make
+
+    def _ydelse_make(self, a: int, b: int):
+        def make() -> list[np.ndarray]:
+            ci, wj = np.nonzero(self.code[:, a:b])  # citizens are in CPR order, then weeks
+            w = a + wj
+            kom = np.where(w >= self.move_w[ci], self.kom2[ci], self.kom1[ci])
+            return [
+                self._cpr_text(ci),
+                self.week_label[w],
+                kom.astype(str),
+                YDELSE_CODES[self.code[ci, w]],
+                MATCH_CODES[self.match[ci, w]],
+                np.where(self.intro[ci, w], "1", "0"),
+                HERKOMST[self.herk[ci]],
+            ]
+
+        return make
+
+    def _timer_make(self, sel: np.ndarray):
+        def make() -> list[np.ndarray]:
+            x = self.timer.iloc[sel]
+            x = x.iloc[np.lexsort((x["cvr"].to_numpy(), x["i"].to_numpy()))]
+            h = x["h2"].to_numpy()
+            whole = (h // 2).astype(str)
+            return [
+                self._cpr_text(x["i"].to_numpy()),
+                _month_label(x["m"].to_numpy()),
+                x["cvr"].to_numpy(dtype=object),
+                np.where(h % 2 == 1, np.char.add(whole, ",5"), whole),
+                x["sub"].to_numpy().astype(str),
+            ]
+
+        return make
+
+    def _udd_make(self, sel: np.ndarray):
+        def make() -> list[np.ndarray]:
+            x = self.udd.iloc[sel]
+            return [self._cpr_text(x["i"].to_numpy()), _month_label(x["m"].to_numpy()), x["su"].to_numpy().astype(str)]
+
+        return make
+
+    # =================================================================== bookkeeping
+    def _in_force(self, D: np.datetime64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per marking, as the snapshot extracted on D shows it: registered, in force at D (D1:
+        from the registration day; invalid periods are never in force), and the shown end."""
+        mk = self.mk
+        start = mk["start"].to_numpy()
+        reg_d = mk["reg"].to_numpy().astype("datetime64[D]")
+        shown = np.where(mk["end_vis"].to_numpy() <= D, mk["end"].to_numpy(), NAT)
+        v = reg_d <= D
+        eff = np.maximum(start, reg_d)
+        inforce = v & (eff <= D) & (np.isnat(shown) | (shown > D))
+        return v, inforce, shown
+
+    def evaluate_dq(self, months: np.ndarray) -> dict:
+        """DQ_RULES_FSM2 on each written snapshot (FSM2 codes only; the target-group rule with
+        that month's ydelse). count = distinct marking ids (pairs for duplicates) over all snapshots."""
+        mk = self.mk
+        start = mk["start"].to_numpy()
+        end = mk["end"].to_numpy()
+        reg_d = mk["reg"].to_numpy().astype("datetime64[D]")
+        code = mk["code"].to_numpy()
+        cit = mk["cit"].to_numpy()
+        ids = mk["marking_id"].to_numpy()
+        why = mk["why"].to_numpy()
+        end_vis = mk["end_vis"].to_numpy()
+        df = pd.DataFrame({"cit": cit, "code": code, "r": np.arange(len(mk))})
+        pairs = df.merge(df, on=["cit", "code"], suffixes=("_a", "_b"))
+        pairs = pairs[pairs["r_a"] < pairs["r_b"]]
+        a, b = pairs["r_a"].to_numpy(), pairs["r_b"].to_numpy()
+        far = np.datetime64("9999-12-31")
+        seen: dict[str, set] = {r: set() for r in DQ_RULES_FSM2}
+        by_month: dict[str, dict[str, int]] = {r: {} for r in DQ_RULES_FSM2}
+        for m in months:
+            m = int(m)
+            D = _month_last(m)
+            lab = str(_month_label(m))
+            v = reg_d <= D
+            shown = np.where(end_vis <= D, end, NAT)
+            endx = np.where(np.isnat(shown), far, shown)
+            valid = np.isnat(shown) | (shown >= start)
+            in_force = v & (start <= D) & (endx > D)
+            if M_FIRST <= m <= M_LAST:
+                outside = ~self.tg[cit, m - M_FIRST]
+            else:
+                outside = np.ones(len(mk), bool)
+            flags = {
+                "backdated_marking": v & (start < reg_d),
+                "invalid_period": v & ~valid,
+                "future_marking": v & (start > D),
+                "fsm2_gr2_outside_target_group": in_force & (code == GR2) & outside,
+                "fritagelse_without_reason": v & (code == FRIT) & (why == NO_REASON),
+            }
+            for rule, f in flags.items():
+                hit = ids[f]
+                by_month[rule][lab] = len(hit)
+                seen[rule].update(hit.tolist())
+            pv = v[a] & v[b] & valid[a] & valid[b] & (start[a] < endx[b]) & (start[b] < endx[a])
+            by_month["duplicate_marking"][lab] = int(pv.sum())
+            seen["duplicate_marking"].update(zip(ids[a[pv]].tolist(), ids[b[pv]].tolist(), strict=True))
+        out = {}
+        for rule in DQ_RULES_FSM2:
+            bm = by_month[rule]
+            first = next((k for k, c in bm.items() if c), None)
+            out[rule] = {"count": len(seen[rule]), "first_visible_month": first, "by_month": bm}
+        return out
+
+    def truth(self, months: np.ndarray) -> dict:
+        """F7/F8 per participant and month (each month as of its own end), from all citizens in the
+        written registers (FSM1's and the background's too) and the FSM2 markings."""
+        w1 = self.w1
+        tm = [int(m) for m in months if M_FIRST <= m <= M_LAST]
+        N1 = w1.N + w1.B
+        Nall = N1 + self.N
+        K = len(self.parts)
+        by1, bmd1 = _ymd_key(np.concatenate([w1.birth, w1.bg_birth]))
+        herk = np.concatenate([w1.y_herk, self.herk])
+        # active: ordinary hours > 0 (timer) or SU-eligible education, in the month
+        act = np.zeros((Nall, NM), bool)
+        t1 = w1.timer
+        sel = (
+            (t1["sub"].to_numpy() == 0)
+            & (t1["h2"].to_numpy() > 0)
+            & (t1["m"].to_numpy() >= M_FIRST)
+            & (t1["m"].to_numpy() <= M_LAST)
+        )
+        act[t1["i"].to_numpy()[sel], t1["m"].to_numpy()[sel] - M_FIRST] = True
+        t2 = self.timer
+        sel = (t2["sub"].to_numpy() == 0) & (t2["h2"].to_numpy() > 0)
+        act[N1 + t2["i"].to_numpy()[sel], t2["m"].to_numpy()[sel] - M_FIRST] = True
+        ud = self.udd[self.udd["su"] == 1]
+        act[N1 + ud["i"].to_numpy(), ud["m"].to_numpy() - M_FIRST] = True
+        counts = np.zeros((len(MEASURES), K, 3, len(tm)), np.int64)
+        code = self.mk["code"].to_numpy()
+        cit = self.mk["cit"].to_numpy()
+        for j, m in enumerate(tm):
+            cols = np.flatnonzero(w1.week_m == m)
+            ok1, k1 = month_target(
+                w1.y_code[:, cols], w1.y_match[:, cols], w1.y_intro[:, None], w1.y_kom, m, by1, bmd1, self.part_lut
+            )
+            a, b = self.wk_lo[m - M_FIRST], self.wk_hi[m - M_FIRST]
+            ok2, k2 = month_target(
+                self.code[:, a:b],
+                self.match[:, a:b],
+                self.intro[:, a:b],
+                self._kom_block(a, b),
+                m,
+                self.by,
+                self.bmd,
+                self.part_lut,
+            )
+            tg = np.concatenate([ok1, ok2])
+            kom = np.concatenate([k1, k2])
+            _v, inforce, _shown = self._in_force(_month_last(m))
+            g2 = np.zeros(Nall, bool)
+            g2[N1 + cit[inforce & (code == GR2)]] = True
+            ex = np.zeros(Nall, bool)
+            ex[N1 + cit[inforce & (code == FRIT)]] = True
+            ex &= ~g2
+            ind = ~g2 & ~ex
+            key = self.kpos[kom[tg]] * 3 + herk[tg]
+            for q, mask in enumerate((np.ones(Nall, bool), g2, ex, ind, ind & act[:, m - M_FIRST])):
+                counts[q, :, :, j] = np.bincount(key[mask[tg]], minlength=K * 3).reshape(K, 3)
+        labels = [str(_month_label(m)) for m in tm]
+        per_k = {}
+        for kk, k in enumerate(self.parts):
+            entry: dict = {}
+            ind_all = counts[3, kk].sum(axis=0)
+            act_all = counts[4, kk].sum(axis=0)
+            for t in THRESHOLDS_PCT:
+                hit = np.flatnonzero((ind_all > 0) & (act_all * 100 >= t * ind_all))
+                entry[f"first_month_{t}"] = labels[hit[0]] if len(hit) else None
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = np.where(ind_all > 0, act_all / np.maximum(ind_all, 1), 0.0)
+            entry["max_share_pct"] = round(100 * float(share.max()), 1) if len(share) else None
+            entry["activity_level"] = round(float(self.level[kk]), 3)
+            for h, hk in enumerate(HERKOMST_KEYS):
+                sub = counts[:, kk].sum(axis=1) if hk == "ALL" else counts[:, kk, h - 1]
+                entry[hk] = {q: sub[qi].tolist() for qi, q in enumerate(MEASURES)}
+            per_k[str(int(k))] = entry
+        return {
+            "note": "Per participant (kommune code) and month m, as of the end of m (m's snapshot and m's register files), "
+            "lists aligned with 'months'. target_n: F7 (a week of m with KONTANTHJAELP or OVERGANGSYDELSE, or "
+            "INTEGRATIONSYDELSE before 2020-01, AKTIVITETSPARAT, introduktionsprogram 0; aged 30+ on m's last day from "
+            "the CPR birth date, 29 Feb birthdays on 28 Feb; kommune and herkomst of the last such week; participants "
+            "only). group2_n: FSM2_GR2 in force at the end of m (half-open, from max(start, registration day), D1). "
+            "exempt_n: FRITAGELSE in force then, among those not in group 2. indsatsgruppe_n = target - group 2 - "
+            "exempt. active_n: indsatsgruppe members with ordinary (unsubsidised) hours > 0 or su_eligible=1 in m. "
+            "Markings are per citizen (CPR), whatever municipality is on them. first_month_15/20: first month with "
+            "active_n*100 >= t*indsatsgruppe_n (ALL, indsatsgruppe_n > 0). Everyone in the registers counts "
+            "(FSM1 and background citizens too).",
+            "months": labels,
+            "measures": list(MEASURES),
+            "herkomst": list(HERKOMST_KEYS),
+            "thresholds_pct": list(THRESHOLDS_PCT),
+            "kommuner_reaching_15": sum(1 for v in per_k.values() if v["first_month_15"]),
+            "kommuner_reaching_20": sum(1 for v in per_k.values() if v["first_month_20"]),
+            "per_kommune": per_k,
+        }
+
+    def manifest(self, months: np.ndarray) -> dict:
+        mk = self.mk
+        code = mk["code"].to_numpy()
+        cit = mk["cit"].to_numpy()
+        tm = [int(m) - M_FIRST for m in months if M_FIRST <= m <= M_LAST]
+        turning = (self.by + MIN_AGE) * 100 + self.bmd // 100
+        lo, hi = 201901, 202112
+        in_months = np.zeros(self.N, bool)
+        if tm:
+            in_months = self.tg[:, tm].any(axis=1)
+        return {
+            "fsm2_participants": [int(k) for k in self.parts],
+            "fsm2_citizens": int(self.N),
+            "dq_defects_fsm2": self.evaluate_dq(months),
+            "truth_fsm2": self.truth(months),
+            "fsm2_summary": {
+                "citizens_in_target_group_some_month": int(in_months.sum()),
+                "citizens_with_fsm2_gr2": len(np.unique(cit[code == GR2])),
+                "citizens_with_fritagelse": len(np.unique(cit[code == FRIT])),
+                "citizens_with_stepup": len(np.unique(cit[code == STEPUP])),
+                "citizens_gr2_to_ressource_fleks_foertid": int(self.gr2_trans.sum()),
+                "citizens_turning_30_in_period": int(((turning >= lo) & (turning <= hi)).sum()),
+                "citizens_moving": int(self.mover.sum()),
+                "fsm2_markings": len(mk),
+                "injected_defects_per_kind": {k: int(v) for k, v in self.n_defect.items()},
+            },
+            "rates_fsm2": {"defects": FSM2_DEFECT_RATES, **FSM2_RATES},
+        }
+
+    @staticmethod
+    def notes() -> dict:
+        return {
+            "dq_defects_fsm2": "FSM2 codes (FSM2_GR2, FSM2_STEPUP, FRITAGELSE) only; dq_defects covers FSM1's codes only. "
+            "count = distinct marking ids (pairs for duplicate_marking) over all written snapshots; by_month = rows the "
+            "rule gives on that month's snapshot (fsm2_gr2_outside_target_group: FSM2_GR2 in force at the month's end "
+            "for a citizen outside that month's F7 target group, from that month's ydelse). duplicate_marking and "
+            "invalid_period as in DOMAIN (invalid periods take part in no pair).",
+            "truth_fsm2": "see truth_fsm2.note",
+            "uddannelse": "registers/uddannelse/uddannelse_YYYY-MM.csv for each written month 2019-01..2021-12 (FSM2 only)",
+        }
