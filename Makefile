@@ -38,8 +38,8 @@ $(AIRFLOW_HOME)/.migrated: $(STAMP)
 
 airflow-db: $(AIRFLOW_HOME)/.migrated ## Migrate the project-local Airflow metadata DB (.airflow/)
 
-run: airflow-db ## Synthetic landing zone (unless FSM_LANDING) → the DAG for every FSM1 month 2017-08…2019-12
-	$(PY) -m fsm.run --synthetic 2017-08 2019-12
+run: airflow-db ## Synthetic landing zone (unless FSM_LANDING) → the DAG for every month 2017-08…2021-12 (FSM1, then FSM2)
+	$(PY) -m fsm.run --synthetic 2017-08 $(or $(LAST),2021-12)
 
 month: airflow-db ## One month through Airflow on the FSM_* settings: make month MONTH=YYYY-MM
 	@test -n "$(MONTH)" || { echo "usage: make month MONTH=YYYY-MM"; exit 2; }
@@ -53,6 +53,10 @@ test: airflow-db ## Run every test (real PostgreSQL: FSM_TEST_PG_URL or 127.0.0.
 
 test-fast: airflow-db ## Tests without the slow whole-DAG runs
 	$(PY) -m pytest -q -m "not slow"
+
+.PHONY: bench
+bench: $(STAMP) ## Cold month run vs Airflow overhead vs COPY floor, backfill, RSS: make bench [SCALE=small] [PROFILE=1]
+	$(PY) -m fsm.bench --scale $(or $(SCALE),national) $(if $(PROFILE),--profile)
 
 lint: $(STAMP) ## ruff check and format check
 	$(VENV)/bin/ruff check .

@@ -61,16 +61,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     airflow_env.configure()
+    first = months.parse_month(args.first)
+    last = months.parse_month(args.last) if args.last else first
     if args.synthetic and not os.environ.get("FSM_LANDING"):
         from fsm.synth import generate
 
         t0 = time.perf_counter()
-        generate(landing_root(), seed=42, scale=args.scale)
+        generate(landing_root(), seed=42, scale=args.scale, end=months.label(last), programmes=("FSM1", "FSM2"))
         print(f"synthetic landing zone ({args.scale}) at {landing_root()} in {time.perf_counter() - t0:.1f}s")
     airflow_env.migrate_metadata()
     dag = load_dag()
-    first = months.parse_month(args.first)
-    last = months.parse_month(args.last) if args.last else first
     todo = [last] if args.backfill else list(months.month_range(first, last))
     total = time.perf_counter()
     for m in todo:
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"{len(todo)} run(s) in {time.perf_counter() - total:.1f}s")
     print(f"warehouse: {warehouse.describe_url()}")
-    print(f"reports:   {reports_dir()}/<YYYY-MM>/tranche_report.csv")
+    print(f"reports:   {reports_dir()}/<YYYY-MM>/tranche_report.{{xlsx,html,csv}} and data_docs/index.html")
     return 0
 
 
