@@ -1,6 +1,20 @@
-# The pipeline image: the official Airflow 3.3 image plus this project's pinned requirements.
-FROM apache/airflow:3.3.2-python3.11
+# The pipeline image: the official Airflow 3.3 slim image (core only, so our pinned requirements meet no
+# preinstalled providers' pins) plus requirements.txt and the Celery provider for the `celery` profile.
+# Checked here with `pip install --dry-run -r requirements.txt apache-airflow-providers-celery==3.26.0`:
+# it adds celery, kombu, redis, flower and changes none of the pins.
+ARG AIRFLOW_IMAGE=apache/airflow:slim-3.3.2-python3.11
+FROM ${AIRFLOW_IMAGE}
+
 COPY --chown=airflow:root requirements.txt /requirements.txt
-RUN pip install --no-cache-dir -r /requirements.txt apache-airflow-providers-celery==3.26.0  # the celery profile
+# apache-airflow is pinned again so pip can never move the image's own Airflow.
+RUN pip install --no-cache-dir "apache-airflow==3.3.2" -r /requirements.txt "apache-airflow-providers-celery==3.26.0"
+
+# The code is baked in too (a self-contained image); docker-compose mounts the working copy over it.
+COPY --chown=airflow:root dags/ /opt/airflow/dags/
+COPY --chown=airflow:root plugins/ /opt/airflow/plugins/
+COPY --chown=airflow:root include/ /opt/airflow/include/
+COPY --chown=airflow:root expectations/ /opt/airflow/expectations/
+COPY --chown=airflow:root resources/ /opt/airflow/resources/
+
 ENV PYTHONPATH=/opt/airflow/plugins \
     FSM_PROJECT_ROOT=/opt/airflow

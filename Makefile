@@ -67,6 +67,8 @@ fix: $(STAMP) ## ruff fix and format
 	$(VENV)/bin/ruff format .
 
 up: ## Start the docker-compose stack (needs a Docker engine and a .env from .env.example)
+	@test -f .env || { echo "no .env: copy .env.example to .env and fill in the secrets"; exit 2; }
+	mkdir -p reports data/landing
 	docker compose up -d --build
 
 down: ## Stop the docker-compose stack

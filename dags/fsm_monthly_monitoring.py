@@ -5,12 +5,22 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, PokeReturnValue, dag, task, task_group
 
-from fsm.docs import DAG_DOC, TASK_DOCS
+from fsm.docs import DAG_DOC, MONTH_EXAMPLES, TASK_DOCS
+from fsm.notify import FsmAlert, slow_run_alert
 
 STAGING = Asset(name="fsm_staging", uri="x-fsm://warehouse/staging")
 MARTS = Asset(name="fsm_marts", uri="x-fsm://warehouse/marts")
 REPORT = Asset(name="fsm_tranche_report", uri="x-fsm://reports/tranche_report")
 FEEDS = ("markings", "ydelse", "tilbud", "timer", "uddannelse", "allocations")
+PARAMS = {  # the trigger form: one month, or the backfill up to it
+    "month": Param(None, type=["null", "string"], pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$", examples=MONTH_EXAMPLES, title="Month (YYYY-MM)",
+                   description="The as-of month to compute. Empty: the month of the run's data interval (a manual run: last month)."),
+    "backfill": Param(False, type="boolean", title="Backfill 2017-08 … month",
+                      description="Compute every month from 2017-08 to this month in one set-based pass and write them all."),
+}  # fmt: skip
+# A task failing after its last retry alerts where the Airflow connection fsm_alerts says (e-mail, webhook).
+DEFAULT_ARGS = {"owner": "star-monitoring", "retries": 2, "retry_delay": pendulum.duration(minutes=5),
+                "on_failure_callback": FsmAlert()}  # fmt: skip
 
 
 def _month(context) -> str:
@@ -21,17 +31,17 @@ def _month(context) -> str:
 
 @dag(
     dag_id="fsm_monthly_monitoring",
+    dag_display_name="FSM monthly monitoring (Flere skal med)",
+    description="STAR's monitoring of 'Flere skal med': visitation, activity share and 30/40/30 tranches per month",
     schedule=CronDataIntervalTimetable("0 0 1 * *", timezone="Europe/Copenhagen"),
     start_date=pendulum.datetime(2017, 8, 1, tz="Europe/Copenhagen"),
     catchup=False,
     max_active_runs=1,
     doc_md=DAG_DOC,
     tags=["fsm", "star", "monthly", "finance"],
-    default_args={"owner": "star-monitoring", "retries": 2, "retry_delay": pendulum.duration(minutes=5)},
-    params={
-        "month": Param("", type="string", pattern=r"^(\d{4}-\d{2})?$", description="YYYY-MM; empty = the data interval's month"),
-        "backfill": Param(False, type="boolean", description="Compute 2017-08 … month in one pass and write every month"),
-    },
+    default_args=DEFAULT_ARGS,
+    deadline=slow_run_alert(),  # a run FSM_SLOW_RUN_ALERT_HOURS past the last runs' average duration alerts
+    params=PARAMS,
 )
 def fsm_monthly_monitoring():
     @task.sensor(

@@ -123,3 +123,45 @@ def test_the_sensor_names_what_is_missing_and_gives_up_clearly(tmp_path):
     ]
     with pytest.raises(MissingFilesError, match=r"month 2018-03's deliveries .* missing: markings/markings_2018-03-DD.csv"):
         wait_check(date(2018, 3, 1), datetime.now(UTC) - timedelta(days=10), str(tmp_path))
+
+
+@pytest.mark.parametrize("slow_run_alert_hours", ["", "6"])
+def test_the_dag_serializes_as_the_dag_processor_stores_it(monkeypatch, slow_run_alert_hours):
+    """DagBag imports without serializing; the dag-processor also serializes (a pendulum Duration in the
+    DeadlineAlert once passed the first and failed the second)."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    from fsm.run import load_dag
+
+    monkeypatch.setenv("FSM_SLOW_RUN_ALERT_HOURS", slow_run_alert_hours)
+    dag = load_dag()
+    data = DagSerialization.to_dict(dag)["dag"]
+    back = DagSerialization.from_dict({"__version": DagSerialization.SERIALIZER_VERSION, "dag": data})
+    assert back.dag_id == "fsm_monthly_monitoring" and set(back.task_ids) == set(dag.task_ids)
+    if slow_run_alert_hours:
+        assert data["deadline"][0]["callback"]["__data__"]["path"] == "fsm.notify.FsmAlert"
+    else:
+        assert not data.get("deadline")
+
+
+def test_the_trigger_form_takes_one_month_or_the_backfill(dag):
+    from airflow.sdk import Param
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    params = dag.params
+    assert set(params) == {"month", "backfill"}
+    assert params["month"] is None and params["backfill"] is False  # empty form = the data interval's month
+    month = params.get_param("month")
+    assert "2018-03" in month.schema["examples"] and month.schema["title"]
+    for good in (None, "", "2017-08", "2021-12"):  # "" as before: the data interval's month
+        Param(**{"default": good, **month.schema}).resolve()
+    for bad in ("2018-3", "2018-13", "march", "2018-03-01"):
+        with pytest.raises(ParamValidationError):
+            Param(**{"default": bad, **month.schema}).resolve()
+
+
+def test_assets_for_staging_marts_and_report(dag):
+    outlets = {a.name for t in dag.tasks for a in t.outlets}
+    assert outlets == {"fsm_staging", "fsm_marts", "fsm_tranche_report"}
+    assert {a.name for a in dag.get_task("publish").outlets} == outlets
+    assert dag.dag_display_name != dag.dag_id and dag.description

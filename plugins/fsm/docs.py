@@ -1,68 +1,98 @@
-"""Operator docs shown in the Airflow UI: what each task does and what to do when it fails."""
+"""Operator docs shown in the Airflow UI: what each task does and what to do when it fails.
+
+Also the trigger form's month suggestions. Nothing here is imported by tasks; keep it light (the
+DAG file imports it at parse time).
+"""
+
+from datetime import date
+
+from fsm.months import label, month_range
+
+# FSM1 runs 2017-08 … 2019-12, FSM2 2019-01 … 2021-12 (config.Rules); newest first in the form.
+MONTH_EXAMPLES = [label(m) for m in month_range(date(2017, 8, 1), date(2021, 12, 1))][::-1]
 
 DAG_DOC = """
-# fsm_monthly_monitoring — STAR's monitoring of 'Flere skal med'
+# FSM monthly monitoring — STAR's monitoring of 'Flere skal med'
 
 Each run computes the monitoring **as of the end of one month M** (P5): the newest markings
-snapshot extracted by the last day of M, and the register deliveries for M and earlier.
-A scheduled run for M starts on the 1st of M+1 (data interval [M-01, (M+1)-01), Copenhagen).
-To run one month by hand, trigger with `month = YYYY-MM` (or `make month MONTH=YYYY-MM`);
-`backfill = true` computes every month from 2017-08 to M in one set-based pass.
+snapshot extracted by the last day of M, and the register deliveries for M and earlier. It
+writes M's visitation, activity share and 30/40/30 tranche status (FSM1; FSM2 in its period)
+and M's finance report.
 
-**Flow:** wait for M's files → prepare warehouse → ingest every feed → quality (input suites,
-marking rules) → transform (visitation, activity, tranches) → report → publish Assets.
+| | |
+|---|---|
+| **Schedule** | the 1st of M+1, 00:00 Copenhagen, for month M (data interval [M-01, (M+1)-01)) |
+| **Flow** | wait for M's files → prepare warehouse → ingest every feed → quality (input suites, marking rules) → transform (marts, mart suites) → report → publish Assets |
+| **Report** | *Tranche report* and *Data Docs* buttons under **Extra Links** of any task instance; the run's **Report** tab; **Browse → FSM reports** for every month |
+| **Files** | `FSM_REPORTS_DIR/<YYYY-MM>/tranche_report.{xlsx,html,csv}` and `…/data_docs/` |
+| **Warehouse** | Airflow connection `fsm_warehouse` (`FSM_WAREHOUSE_URL` overrides it; default: embedded PostgreSQL under `data/pg`) |
+| **Alerts** | a task failing after its retries, and a run 6 h past the usual duration, go where connection `fsm_alerts` says (SMTP mail; `http` = chat webhook). Without it they are only logged. |
 
-**Where things are:** warehouse = `FSM_WAREHOUSE_URL` (default: embedded PostgreSQL under
-`data/pg`); reports = `FSM_REPORTS_DIR/<YYYY-MM>/tranche_report.{xlsx,html,csv}` and
-`…/data_docs/`. Rejected input rows: table `ingest_rejects` (file, line, reason).
+## Run a month by hand, or a backfill
+**Trigger** (▶) → fill **Month (YYYY-MM)** → Trigger. Leave *Backfill* off to compute that one
+month. Switch *Backfill* on to compute every month from 2017-08 to that month in one set-based
+pass and write all of them (same rows as month by month). An empty month computes the month of
+the run's data interval: for a manual run that is **last** month. From a shell:
+`make month MONTH=2018-03`, `make backfill MONTH=2019-12`.
 
-**Rerunning** a month is always safe: files already loaded are skipped by content hash, and
-the month's mart rows are replaced in one transaction.
+## When something fails
+Each task's *Docs* says what to do. In short: a missing file → the sensor's log names it; a bad
+file → the ingest error names file and line, rejected rows are in table `ingest_rejects`; a
+failed mart suite → **do not send the report**, open the Data Docs. **Rerunning** (Clear) is
+always safe: files already loaded are skipped by content hash, and M's mart rows are replaced in
+one transaction. Runs may be cleared in any order; the rows come out the same.
 """
 
 TASK_DOCS = {
     "wait_for_month_files": """
-Waits (reschedule mode, freeing the worker slot) for month M's deliveries: a markings snapshot
-extracted in M and the `ydelse`, `tilbud` and `timer` files for M. Each poke logs exactly which
-files are still missing. **On failure** (timeout): ask the source system for the files named
-in the log, drop them into the landing zone, and clear this task.
+Waits (reschedule mode, freeing the worker slot; a poke an hour, for up to 9 days, `FSM_WAIT_HOURS`)
+for month M's deliveries: a markings snapshot extracted in M and the `ydelse`, `tilbud` and `timer`
+files for M. Each poke logs exactly which files are still missing; its XCom is the month the run
+computes. **On failure** (it gave up waiting): ask the source system for the files named in the
+log, drop them into the landing zone, then clear this task.
 """,
     "prepare_warehouse": """
-Applies any pending versioned schema change (`include/sql/schema/V###__*.sql`) under an
-advisory lock; idempotent. **On failure:** check that `FSM_WAREHOUSE_URL` is reachable.
+Applies any pending versioned schema change (`include/sql/schema/V###__*.sql`) under an advisory
+lock, and refreshes the municipality list; idempotent. **On failure:** check that the warehouse
+(connection `fsm_warehouse`, or `FSM_WAREHOUSE_URL`) answers and its user may create tables; a
+failed migration is rolled back, so fix the cause and clear the task.
 """,
     "ingest": """
 Loads every not-yet-loaded file of this feed that month M may see (P5) into bitemporal staging,
-one transaction per file. Bad rows go to `ingest_rejects` with line number and reason; the log
-prints `read = loaded + rejected` per file. **On failure** the message names the file and the
-problem (encoding, missing column, empty snapshot, size limit): fix or replace that file in the
-landing zone and clear the task. Nothing is half-loaded.
+one transaction per file. CPR numbers are checked and replaced by `person_key` here. Bad rows go
+to `ingest_rejects` with line number and reason; the log prints `read = loaded + rejected` per
+file. **On failure** the message names the file and the problem (encoding, missing column, empty
+snapshot, size limit): fix or replace that file in the landing zone and clear the task. Nothing
+is half-loaded.
 """,
     "check_inputs": """
 Great Expectations suites on the staged feeds (`expectations/stg_*.json`). **On failure** the
-message says which expectation failed on how many rows; the Data Docs under the month's report
-folder show the rows. Fix the delivery, then clear `ingest` and this task.
+message says which expectation failed on how many rows; the run's *Data Docs* link shows the
+rows. Fix the delivery, then clear `ingest` and this task.
 """,
     "check_markings": """
 The marking data-quality rules (DOMAIN's DQ table) on month M's snapshot; violations are written
-to `dq_marking_violations` and **never stop the run**. **On failure** (an error, not a violation):
-read the log; the month can be rerun.
+to `dq_marking_violations` for the municipalities and **never stop the run**. **On failure** (an
+error, not a violation): read the log; the month can be rerun.
 """,
     "build_marts": """
-Computes FSM1 visitation (V1–V4), activity share (A1–A2) and tranche status (P1–P5) for month M
-and replaces M's rows in the marts in one transaction. **On failure** nothing is written; rerun.
+Computes FSM1 visitation (V1–V4), activity share (A1–A2) and tranche status (P1–P5), and FSM2's
+result shares in its period, for month M, and replaces M's rows in the marts in one transaction.
+**On failure** nothing is written: read the log (the SQL model is named), fix, clear the task.
 """,
     "check_marts": """
 Great Expectations suites on month M's mart rows (`expectations/mart_*.json`): keys unique,
 percentages 0–100, visited + deferred + unvisited = target, three tranches per municipality adding
 up to its grant. **On failure** the message names the expectation and the row count: the marts
-are wrong, do not send the report; open the Data Docs, fix the model, rerun the month.
+are wrong, **do not send the report**; open the run's *Data Docs*, fix the model, rerun the month.
 """,
     "write_report": """
 Writes the finance report for month M: `tranche_report.xlsx`, `.html` and `.csv` under
-`FSM_REPORTS_DIR/<YYYY-MM>/`. **On failure:** check the folder is writable; rerun the task.
+`FSM_REPORTS_DIR/<YYYY-MM>/` (a backfill writes every month's). The *Tranche report* link opens it.
+**On failure:** check the folder exists and is writable by Airflow; clear the task.
 """,
     "publish": """
-Marks the Assets (staging, marts, report) updated so downstream DAGs can be scheduled on them.
+Marks the Assets `fsm_staging`, `fsm_marts` and `fsm_tranche_report` updated, so DAGs scheduled on
+them (e.g. a distribution DAG) start. **On failure:** only the Asset events are missing; clear it.
 """,
 }

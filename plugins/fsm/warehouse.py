@@ -7,6 +7,7 @@ connection `fsm_warehouse`, else a private PostgreSQL started on demand by `pgse
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -16,6 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import psycopg
 
@@ -30,10 +32,25 @@ _MIGRATION_LOCK = 7_401_001  # pg_advisory_xact_lock key for schema changes
 @cache
 def url() -> str:
     """The libpq URL of the warehouse (resolved once per process)."""
-    explicit = os.environ.get("FSM_WAREHOUSE_URL") or os.environ.get("AIRFLOW_CONN_FSM_WAREHOUSE")
+    explicit = os.environ.get("FSM_WAREHOUSE_URL") or _airflow_conn_url(os.environ.get("AIRFLOW_CONN_FSM_WAREHOUSE"))
     if explicit:
         return _libpq_url(explicit)
     return _embedded_url()
+
+
+def _airflow_conn_url(raw: str | None) -> str | None:
+    """An Airflow connection in JSON form as a postgresql:// URL; the URI form is returned as is."""
+    if not raw or not raw.lstrip().startswith("{"):
+        return raw
+    c = json.loads(raw)
+    extra = c.get("extra") or {}
+    extra = json.loads(extra) if isinstance(extra, str) else extra
+    auth = ""
+    if c.get("login"):
+        auth = quote(c["login"], safe="") + (":" + quote(c["password"], safe="") if c.get("password") else "") + "@"
+    host = (c.get("host") or "") + (f":{c['port']}" if c.get("port") else "")
+    query = urlencode({k: str(v) for k, v in extra.items()})
+    return f"postgresql://{auth}{host}/{quote(c.get('schema') or '', safe='')}" + (f"?{query}" if query else "")
 
 
 def _libpq_url(raw: str) -> str:
