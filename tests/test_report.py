@@ -137,6 +137,8 @@ def test_files_and_return_value(reports):
     assert r["reconciled"] is True
     assert r["internal"] is True  # 5 citizens in København: counts below 5 appear
     assert (out.parent / "2018-02" / "tranche_report.xlsx").exists()
+    assert r["fsm2"] is None and not (out / "fsm2_result.csv").exists()  # an FSM1-only month has no FSM2 output
+    assert r["files"] == ["tranche_report.xlsx", "tranche_report.html", "tranche_report.csv"]
 
 
 def test_warehouse_agrees_with_the_hand_computed_figures(reports):
@@ -156,7 +158,7 @@ def _sheet_table(ws):
     """(header row number, {header: column letter}, data rows as dicts, totals row number)."""
     header_row = None
     for row in ws.iter_rows(min_row=1, max_row=15):
-        if row[0].value in ("Kommunekode", "Rate", "Regel-id", "Feed", "Municipality code", "Tranche"):
+        if row[0].value in ("Kommunekode", "Rate", "Regel-id", "Feed", "Municipality code", "Tranche", "Program", "Programme"):
             header_row = row[0].row
             break
     assert header_row, f"no header row in {ws.title}"
@@ -505,7 +507,7 @@ def test_a_country_of_88_municipalities_and_29_months_takes_seconds(wh, tmp_path
     seconds = time.perf_counter() - t0
     print(f"\nreport for 88 municipalities x 29 months: {seconds:.2f}s ({r['seconds']}s inside)")
     assert r["municipalities"] == 88 and r["rows"] == 264 and r["reconciled"]
-    assert seconds < 20, seconds  # a few seconds on a laptop; generous for a loaded CI runner
+    # Speed is measured (printed above and by `make bench`), never asserted by a timed test.
     html = Path(r["dir"]) / "tranche_report.html"
     assert html.stat().st_size < 3_000_000, html.stat().st_size
     assert (Path(r["dir"]) / "tranche_report.xlsx").stat().st_size < 1_000_000
@@ -599,3 +601,505 @@ def test_small_numbers_are_counts_from_1_to_4_anywhere_in_the_report():
         _report({"target_n": 20}, activity=((10, 5),), basis="coverage 75 % (3 of 4) in 2017-09; needs 100 % (P2)").small_counts
         == 2
     )
+
+
+# --- FSM2 ('Flere skal med 2'): sheets, csv, html section ---------------------------------------------
+
+JAN19, FEB19, MAR19 = date(2019, 1, 1), date(2019, 2, 1), date(2019, 3, 1)
+# Expected by hand (F7, F8) as of 2019-03, origin ALL: (target, group 2, exempt, indsatsgruppe, active)
+FSM2_EXPECTED = {
+    (101, JAN19): (10, 0, 0, 10, 3),  # 3 of 10 = 30 %: both requirements met in January
+    (101, FEB19): (10, 1, 1, 8, 1),  # citizen 1 in group 2 from 10 Feb, citizen 2 exempt in February: 1 of 8 = 12.5 %
+    (101, MAR19): (10, 1, 0, 9, 2),  # the exemption ended 1 March; SU education + hours: 2 of 9 = 22.22 %
+    (147, JAN19): (20, 0, 0, 20, 2),  # 10 %
+    (147, FEB19): (20, 0, 0, 20, 3),  # 15 %: the 15 % requirement met in February
+    (147, MAR19): (20, 0, 0, 20, 4),  # 20 %: the 20 % requirement met in March (newly met this month)
+}
+FSM2_PEOPLE = range(1, 60)
+
+
+def build_fsm2(sc: Scenario) -> None:
+    """København (101): 10 citizens; Frederiksberg (147): 20 citizens, as in test_F8 of test_fsm2_rules."""
+    origin_101 = {1: "DANSK", 2: "DANSK", 3: "DANSK", 4: "DANSK", 5: "DANSK", 6: "IKKE_VESTLIG", 7: "IKKE_VESTLIG",
+                  8: "IKKE_VESTLIG", 9: "VESTLIG", 10: "VESTLIG"}  # fmt: skip
+    for p, origin in origin_101.items():
+        sc.benefits(p, "2019-W01", "2019-W13", kommune=101, herkomst=origin)
+    sc.mark("gr2", 1, "FSM2_GR2", "2019-02-10", kommune=101)
+    sc.mark("fri", 2, "FRITAGELSE", "2019-02-01", end="2019-03-01", kommune=101, reason="BARSEL")
+    for p in (3, 4, 5):
+        sc.hours("2019-01", p, "7,5")
+    sc.hours("2019-02", 3, "12")
+    sc.education("2019-03", 6, su_eligible=1)
+    sc.hours("2019-03", 7, "3,5")
+    sc.hours("2019-03", 8, "10", subsidised=1)  # løntilskud: not ordinary hours (F6)
+    for p in range(20, 40):
+        sc.benefits(
+            p, "2019-W01", "2019-W13", kommune=147, herkomst="DANSK" if p < 30 else "VESTLIG" if p < 35 else "IKKE_VESTLIG"
+        )
+    for month, k in (("2019-01", 2), ("2019-02", 3), ("2019-03", 4)):
+        for p in range(20, 20 + k):
+            sc.hours(month, p, "7,5")
+
+
+@pytest.fixture(scope="module")
+def fsm2_reports(warehouse_url, tmp_path_factory):
+    """FSM2 for 2019-01..03 (2 municipalities), the report for 2019-03; the marts as the warehouse has them."""
+    from fsm import warehouse
+    from fsm.report import write_reports
+
+    with warehouse.connect() as conn:
+        from conftest import DATA_TABLES
+
+        conn.execute("truncate " + ", ".join(DATA_TABLES) + " restart identity cascade")
+    root = tmp_path_factory.mktemp("report_fsm2")
+    sc = Scenario(root / "landing")
+    build_fsm2(sc)
+    # FSM1 still runs in 2019: five group-1 citizens in København (no benefits, so not in FSM2's target group)
+    for p in range(50, 55):
+        sc.brutto(p, kommune=101).mark(f"g{p}", p, "FSM_GR1", "2017-09-01", kommune=101)
+    sc.run("2019-03", months=["2019-02", "2019-03"])
+    sc.run("2019-03", months=["2019-01", "2019-02", "2019-03"], programme="FSM2")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FSM_REPORTS_DIR", str(root / "reports"))
+        mp.delenv("FSM_REPORT_LANG", raising=False)
+        result = write_reports(MAR19)
+    shutil.copytree(result["dir"], "/tmp/report_fsm2", dirs_exist_ok=True)  # to look at
+    with warehouse.connect() as conn:
+        marts = conn.execute(
+            "select kommune_kode, activity_month, herkomst, target_n, group2_n, exempt_n, indsatsgruppe_n, active_n, share_pct"
+            " from mart_fsm2_result where as_of_month = %s",
+            (MAR19,),
+        ).fetchall()
+        req = conn.execute(
+            "select kommune_kode, threshold_pct, met, met_month, basis from mart_fsm2_requirement where as_of_month = %s",
+            (MAR19,),
+        ).fetchall()
+        person_keys = [r[0] for r in conn.execute("select distinct person_key from stg_ydelse").fetchall()]
+    return {
+        "dir": Path(result["dir"]),
+        "result": result,
+        "result_rows": {(r[0], r[1], r[2]): r[3:] for r in marts},
+        "req": {(r[0], int(r[1])): r[2:] for r in req},
+        "person_keys": person_keys,
+    }
+
+
+def test_fsm2_scenario_marts_are_as_worked_out_by_hand(fsm2_reports):
+    got = fsm2_reports["result_rows"]
+    for (k, m), counts in FSM2_EXPECTED.items():
+        assert got[k, m, "ALL"][:5] == counts, (k, m)
+    assert fsm2_reports["req"][147, 15][:2] == (True, FEB19)
+    assert fsm2_reports["req"][147, 20][:2] == (True, MAR19)
+    assert fsm2_reports["req"][101, 20][:2] == (True, JAN19)
+
+
+FSM2_SHEETS = ["FSM2 resultat", "FSM2 andel", "FSM2 aktive", "FSM2 indsatsgruppe", "FSM2 herkomst"]
+
+
+def test_fsm2_sheets_sit_between_fsm1_activity_and_data_quality(fsm2_reports):
+    r = fsm2_reports["result"]
+    assert r["sheets"] == [
+        "Udbetalinger", "Ratestatus", "Totaler", "Rater (detalje)", "Nye rater", "Nye DQ-fund", "Visitation",
+        "Aktivitetsandel", "Aktive", "Indsatsgruppe", *FSM2_SHEETS, "Datakvalitet", "DQ udvikling", "Regler og grundlag",
+        "Leverancer",
+    ]  # fmt: skip
+    assert r["files"][-1] == "fsm2_result.csv"
+    assert r["fsm2"] == {"municipalities": 31, "indsatsgruppe": 29, "active": 6, "share_pct": "20.69",
+                         "met": {"15": 2, "20": 2}, "newly_met": 1}  # fmt: skip
+    assert r["rows"] == 3  # FSM1 is there too: København's three tranches
+
+
+def _conditional_bands(ws) -> dict[str, list[tuple[float, str]]]:
+    out: dict[str, list[tuple[float, str]]] = {}
+    for cf in ws.conditional_formatting:
+        out[str(cf.sqref)] = [
+            (float(r.formula[0]), r.dxf.fill.bgColor.rgb) for r in cf.rules if r.operator == "greaterThanOrEqual"
+        ]
+    return out
+
+
+def test_fsm2_result_sheet_equals_the_marts(fsm2_reports):
+    import openpyxl
+
+    path = fsm2_reports["dir"] / "tranche_report.xlsx"
+    wb, wbv = openpyxl.load_workbook(path), openpyxl.load_workbook(path, data_only=True)
+    marts, req = fsm2_reports["result_rows"], fsm2_reports["req"]
+    ws = wb["FSM2 resultat"]
+    _, h, rows, total = _sheet_table(ws)  # frozen header, autofilter
+    assert ws.freeze_panes == f"C{total - len(rows)}"
+    assert "INTERN" in ws.oddHeader.left.text
+    assert any("Flere skal med 2 (FSM2)" in str(c.value) for c in ws["A"][:4])
+    by = {r["Kommunekode"].value: r for r in rows}
+    assert len(by) == 31  # every FSM2 participant (F9), with or without citizens
+    headers = {"Målgruppe": 0, "Gruppe 2": 1, "Fritaget": 2, "Indsatsgruppe": 3, "Aktive": 4}
+    for k in by:
+        mart = marts[k, MAR19, "ALL"]
+        for header, i in headers.items():
+            cell = by[k][header]
+            assert cell.value == mart[i] and isinstance(cell.value, int) and cell.number_format == "#,##0", (k, header)
+        share = by[k]["Resultatandel"]
+        assert share.number_format == "0.00%"
+        assert (share.value is None) == (mart[5] is None)
+        if mart[5] is not None:
+            assert Decimal(str(share.value * 100)).quantize(Decimal("0.01")) == mart[5]
+        for thr in (15, 20):
+            met, met_month, _basis = req[k, thr]
+            assert by[k][f"Krav {thr} % opfyldt"].value == ("ja" if met else "nej")
+            cell = by[k][f"Krav {thr} % måned"]
+            assert (cell.value.date() if cell.value else None) == met_month
+            if met_month:
+                assert cell.is_date and cell.number_format == "yyyy-mm"
+    assert by[101]["Kommune"].value == "København"
+    assert by[147]["Begrundelse 15 %"].value == "resultatandel 15 % (3 af 20) i 2019-02 (≥ 15 %, F8)"
+    assert by[147]["Begrundelse 20 %"].value == "resultatandel 20 % (4 af 20) i 2019-03 (≥ 20 %, F8)"
+    assert by[151]["Begrundelse 20 %"].value == "bedste resultatandel i.t. i 2019-01; kræver 20 % i én måned (F8)"
+    # Totals row: sums, the national share as a formula, the number of municipalities meeting each threshold
+    wv = wbv["FSM2 resultat"]
+    for header, value in {"Målgruppe": 30, "Gruppe 2": 1, "Fritaget": 0, "Indsatsgruppe": 29, "Aktive": 6}.items():
+        assert ws[f"{h[header]}{total}"].value.startswith("=SUM(") and wv[f"{h[header]}{total}"].value == value
+    assert (
+        ws[f"{h['Resultatandel']}{total}"].value
+        == f'=IF({h["Indsatsgruppe"]}{total}=0,"",{h["Aktive"]}{total}/{h["Indsatsgruppe"]}{total})'
+    )
+    assert wv[f"{h['Resultatandel']}{total}"].value == pytest.approx(6 / 29)
+    assert ws[f"{h['Krav 20 % opfyldt']}{total}"].value.startswith("=COUNTIF(")
+    assert wv[f"{h['Krav 20 % opfyldt']}{total}"].value == 2
+    # ≥ 20 % green first (it stops there), then ≥ 15 % light green
+    bands = _conditional_bands(ws)
+    col = h["Resultatandel"]
+    assert bands[f"{col}{total - len(rows)}:{col}{total - 1}"] == [(0.2, "FFD7EFD9"), (0.15, "FFEEF8E6")]
+    assert (ws.column_dimensions[h["Begrundelse 20 %"]].width or 0) >= len(by[151]["Begrundelse 20 %"].value)
+
+
+def test_fsm2_share_sheet_months_as_columns_national_row_over_the_count_sheets(fsm2_reports):
+    import openpyxl
+
+    path = fsm2_reports["dir"] / "tranche_report.xlsx"
+    wb, wbv = openpyxl.load_workbook(path), openpyxl.load_workbook(path, data_only=True)
+    marts = fsm2_reports["result_rows"]
+    ws = wb["FSM2 andel"]
+    _, h, rows, total = _sheet_table(ws)
+    assert [c for c in h if c.startswith("20")] == ["2019-01", "2019-02", "2019-03"]
+    counts = {
+        name: {r["Kommunekode"].value: r for r in _sheet_table(wb[name])[2]} for name in ("FSM2 aktive", "FSM2 indsatsgruppe")
+    }
+    for r in rows:
+        k = r["Kommunekode"].value
+        for m in (JAN19, FEB19, MAR19):
+            label = m.strftime("%Y-%m")
+            mart = marts[k, m, "ALL"]
+            assert counts["FSM2 aktive"][k][label].value == mart[4]
+            assert counts["FSM2 indsatsgruppe"][k][label].value == mart[3]
+            cell = r[label]
+            assert cell.number_format == "0.00%"
+            if mart[5] is None:
+                assert cell.value is None
+            else:
+                assert Decimal(str(cell.value * 100)).quantize(Decimal("0.01")) == mart[5]
+    kbh = next(r for r in rows if r["Kommunekode"].value == 101)
+    assert kbh["2019-02"].value == pytest.approx(1 / 8)
+    for label, expected in {"2019-01": 5 / 30, "2019-02": 4 / 28, "2019-03": 6 / 29}.items():
+        formula = ws[f"{h[label]}{total}"].value
+        assert formula == (
+            f"=IF('FSM2 indsatsgruppe'!{h[label]}{total}=0,\"\",'FSM2 aktive'!{h[label]}{total}/'FSM2 indsatsgruppe'!{h[label]}{total})"
+        )
+        assert wbv["FSM2 andel"][f"{h[label]}{total}"].value == pytest.approx(expected)
+        assert wbv["FSM2 aktive"][f"{h[label]}{total}"].value == round(
+            expected * {"2019-01": 30, "2019-02": 28, "2019-03": 29}[label]
+        )
+    bands = _conditional_bands(ws)
+    assert list(bands.values()) == [[(0.2, "FFD7EFD9"), (0.15, "FFEEF8E6")]]
+    assert next(iter(bands)) == f"C{total - len(rows)}:E{total - 1}"
+
+
+def test_fsm2_origin_sheet_by_municipality_and_nationally(fsm2_reports):
+    import openpyxl
+
+    path = fsm2_reports["dir"] / "tranche_report.xlsx"
+    wb, wbv = openpyxl.load_workbook(path), openpyxl.load_workbook(path, data_only=True)
+    marts = fsm2_reports["result_rows"]
+    ws, wv = wb["FSM2 herkomst"], wbv["FSM2 herkomst"]
+    _, h, rows, total = _sheet_table(ws)
+    assert len(rows) == 31 * 3
+    labels = {"Dansk": "DANSK", "Vestlig": "VESTLIG", "Ikke-vestlig": "IKKE_VESTLIG"}
+    for r in rows:
+        k, origin = r["Kommunekode"].value, labels[r["Herkomst"].value]
+        mart = marts.get((k, MAR19, origin), (0, 0, 0, 0, 0, None))
+        assert [r[x].value for x in ("Målgruppe", "Gruppe 2", "Fritaget", "Indsatsgruppe", "Aktive")] == list(mart[:5])
+        for m in (JAN19, FEB19, MAR19):
+            got = r[m.strftime("%Y-%m")].value
+            want = marts.get((k, m, origin), (None,) * 6)[5]
+            assert (got is None and want is None) or Decimal(str(got * 100)).quantize(Decimal("0.01")) == want
+    ikke = next(r for r in rows if r["Kommunekode"].value == 101 and r["Herkomst"].value == "Ikke-vestlig")
+    assert ikke["Aktive"].value == 2 and ikke["Resultatandel 2019-03"].value == pytest.approx(2 / 3)  # SU education + hours
+    # national rows: all origins (SUM), then each origin (SUMIFS over the municipality rows); cached values = the marts
+    assert (ws[f"B{total}"].value, ws[f"C{total}"].value) == ("Hele landet", "Alle")
+    assert wv[f"{h['Indsatsgruppe']}{total}"].value == 29
+    assert ws[f"{h['2019-02']}{total}"].value == f"='FSM2 andel'!D{_sheet_table(wb['FSM2 andel'])[3]}"
+    for i, (label, origin) in enumerate(labels.items(), start=1):
+        row = total + i
+        assert (ws[f"B{row}"].value, ws[f"C{row}"].value) == ("Hele landet", label)
+        col = h["Aktive"]
+        assert (
+            ws[f"{col}{row}"].value
+            == f"=SUMIFS({col}{total - len(rows)}:{col}{total - 1},$C${total - len(rows)}:$C${total - 1},$C{row})"
+        )
+        for x, j in (("Indsatsgruppe", 3), ("Aktive", 4)):
+            assert wv[f"{h[x]}{row}"].value == sum(v[j] for (k, m, o), v in marts.items() if m == MAR19 and o == origin)
+        ind = sum(v[3] for (k, m, o), v in marts.items() if m == JAN19 and o == origin)
+        act = sum(v[4] for (k, m, o), v in marts.items() if m == JAN19 and o == origin)
+        assert wv[f"{h['2019-01']}{row}"].value == pytest.approx(act / ind)
+        assert ws[f"{h['Resultatandel 2019-03']}{row}"].value.startswith("=IF(")
+    assert wv[f"{h['2019-01']}{total + 1}"].value == pytest.approx(5 / 15)  # Danish: 3 in København + 2 in Frederiksberg
+
+
+def test_fsm2_csv_reads_as_danish_excel_reads_it(fsm2_reports):
+    raw = (fsm2_reports["dir"] / "fsm2_result.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    text = raw.decode("utf-8-sig")
+    assert "\r\n" in text
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert list(rows[0]) == ["Kommunekode", "Kommune", "Taerskel_pct", "Opfyldt", "Opfyldt_maaned", "Begrundelse",
+                             "Indsatsgruppe", "Aktive", "Andel_pct"]  # fmt: skip
+    assert len(rows) == 31 * 2  # one per municipality and threshold
+    marts, req = fsm2_reports["result_rows"], fsm2_reports["req"]
+
+    def dec(s: str) -> Decimal:
+        assert re.fullmatch(r"\d+,\d{2}", s), s  # decimal comma, no thousands separator
+        return Decimal(s.replace(",", "."))
+
+    for r in rows:
+        k, thr = int(r["Kommunekode"]), int(dec(r["Taerskel_pct"]))
+        met, met_month, _basis = req[k, thr]
+        assert r["Opfyldt"] == ("ja" if met else "nej")
+        assert r["Opfyldt_maaned"] == (met_month.strftime("%Y-%m") if met_month else "")
+        mart = marts[k, MAR19, "ALL"]
+        assert (int(r["Indsatsgruppe"]), int(r["Aktive"])) == (mart[3], mart[4])
+        assert (dec(r["Andel_pct"]) if r["Andel_pct"] else None) == mart[5]
+    kbh = next(r for r in rows if r["Kommunekode"] == "101" and r["Taerskel_pct"] == "20,00")
+    assert kbh["Kommune"] == "København" and kbh["Andel_pct"] == "22,22"
+    assert kbh["Begrundelse"] == "resultatandel 30 % (3 af 10) i 2019-01 (≥ 20 %, F8)"
+    # the FSM1 csv is unchanged by FSM2
+    fsm1 = (fsm2_reports["dir"] / "tranche_report.csv").read_bytes().decode("utf-8-sig")
+    assert fsm1.startswith("Kommunekode;Kommune;Rate;Rate_pct;") and fsm1.count("\r\n") == 4
+
+
+def test_fsm2_html_section(fsm2_reports):
+    html = (fsm2_reports["dir"] / "tranche_report.html").read_text(encoding="utf-8")
+    assert '<section id="fsm2"' in html and "Flere skal med 2 (FSM2): resultatandel" in html
+    chart = re.search(r'<img class="chart" id="chart-fsm2-national"[^>]+src="(data:image/png;base64,[^"]+)"', html)
+    assert chart and len(chart.group(1)) > 5000
+    assert html.count('class="chart multiples fsm2"') == 1  # 31 panels in one figure
+    assert 'id="fsm2-share">20,69\u00a0%<' in html
+    assert 'id="fsm2-met-20">2 / 31<' in html
+    table = html[html.index('id="fsm2-table"') : html.index("</table>", html.index('id="fsm2-table"'))]
+    assert "22,22\u00a0%" in table and "✓ 2019-01" in table and "resultatandel 15 % (3 af 20) i 2019-02 (≥ 15 %, F8)" in table
+    assert 'class="num good">22,22' in table  # ≥ 20 %
+    origin = html[html.index('id="fsm2-origin-table"') : html.index("</table>", html.index('id="fsm2-origin-table"'))]
+    assert "Ikke-vestlig" in origin and "16,67\u00a0%" in origin  # national share of January: 5 of 30
+    assert 'class="num fair">16,67' in origin  # ≥ 15 %, < 20 %
+    # what changed: Frederiksberg met 20 % this month (København met both in January, Frederiksberg 15 % in February)
+    new = html[html.index('id="fsm2-new-table"') : html.index("</table>", html.index('id="fsm2-new-table"'))]
+    assert new.count("<tr>") == 2 and "Frederiksberg" in new and "20&nbsp;%" in new and "København" not in new
+    assert html.index('id="changes"') < html.index('id="fsm2"') < html.index('id="dq"')
+    assert "Flere skal med (FSM1) · Flere skal med 2 (FSM2)" in html
+
+
+def test_fsm2_reports_hold_no_cpr_and_no_person_key(fsm2_reports):
+    keys = fsm2_reports["person_keys"]
+    assert len(keys) == 30
+    for name, text in _report_texts(fsm2_reports["dir"]).items():
+        assert not PERSON_KEY_RE.search(text), name
+        assert not CPR_RE.search(text), (name, CPR_RE.search(text))
+        for p in FSM2_PEOPLE:
+            assert cpr(p) not in text, name
+    raw_html = (fsm2_reports["dir"] / "tranche_report.html").read_text(encoding="utf-8")
+    assert not any(k in raw_html for k in keys)
+
+
+def test_fsm2_english_switch(fsm2_reports, tmp_path, monkeypatch):
+    import openpyxl
+
+    from fsm.report import write_reports
+
+    monkeypatch.setenv("FSM_REPORTS_DIR", str(tmp_path))
+    monkeypatch.setenv("FSM_REPORT_LANG", "en")
+    r = write_reports(MAR19)
+    assert {"FSM2 result", "FSM2 share", "FSM2 active", "FSM2 indsatsgruppe", "FSM2 origin"} <= set(r["sheets"])
+    rows = _sheet_table(openpyxl.load_workbook(Path(r["dir"]) / "tranche_report.xlsx")["FSM2 result"])[2]
+    fred = next(x for x in rows if x["Municipality code"].value == 147)
+    assert fred["Basis 20 %"].value == "result share 20 % (4 of 20) in 2019-03 (≥ 20 %, F8)"
+    html = (Path(r["dir"]) / "tranche_report.html").read_text(encoding="utf-8")
+    assert "Result share by origin, whole country" in html and "Non-western" in html
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed")
+def test_fsm2_html_renders_in_headless_chromium(fsm2_reports):
+    from playwright.sync_api import sync_playwright
+
+    html = fsm2_reports["dir"] / "tranche_report.html"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            requests: list[str] = []
+            page.on("request", lambda req: requests.append(req.url))
+            page.goto(html.as_uri(), wait_until="load")
+            images = page.evaluate(
+                "() => Array.from(document.images).map(i => ({id: i.id, cls: i.className, w: i.naturalWidth,"
+                " h: i.naturalHeight, ok: i.complete}))"
+            )
+            assert all(i["ok"] and i["w"] > 0 and i["h"] > 0 for i in images), images
+            assert {"chart-coverage", "chart-national", "chart-fsm2-national"} <= {i["id"] for i in images}
+            assert any("fsm2" in i["cls"] for i in images)
+            assert page.locator("#fsm2-table tbody tr").count() == 31
+            assert page.inner_text("#fsm2-share") == "20,69\u00a0%"
+            assert page.locator("#fsm2").is_visible()
+            assert all(u.startswith(("file:", "data:")) for u in requests), requests
+            page.locator("#fsm2").screenshot(path="/tmp/report_fsm2.png")
+        finally:
+            browser.close()
+
+
+def test_a_2020_month_has_only_fsm2_and_the_fsm1_sections_say_so(wh, tmp_path, monkeypatch):
+    """FSM1 ended 2019-12: a 2020 report is an FSM2 report, and says there is no FSM1 data rather than empty tables."""
+    import openpyxl
+
+    from fsm.report import write_reports
+
+    sc = Scenario(tmp_path / "landing")
+    for p in range(1, 9):
+        sc.benefits(p, "2020-W01", "2020-W09", code="OVERGANGSYDELSE", kommune=101, herkomst="IKKE_VESTLIG" if p > 5 else "DANSK")
+    for p in (1, 2):
+        sc.hours("2020-02", p, "8")
+    sc.run("2020-02", months=["2020-01", "2020-02"], programme="FSM2")
+    monkeypatch.setenv("FSM_REPORTS_DIR", str(tmp_path / "reports"))
+    r = write_reports(date(2020, 2, 1))
+    assert r["sheets"] == [*FSM2_SHEETS, "FSM1", "Regler og grundlag", "Leverancer"]
+    assert (r["rows"], r["fsm2"]["active"], r["fsm2"]["indsatsgruppe"], r["fsm2"]["share_pct"]) == (0, 2, 8, "25.00")
+    assert r["fsm2"]["met"] == {"15": 1, "20": 1} and r["fsm2"]["newly_met"] == 2
+    out = Path(r["dir"])
+    wb = openpyxl.load_workbook(out / "tranche_report.xlsx", data_only=True)
+    rows = _sheet_table(wb["FSM1"])[2]
+    assert rows[0]["Status"].value == "Ingen FSM1-data for 2020-02: FSM1 løb 2017-08 – 2019-12. Rapporten viser FSM2."
+    rows = _sheet_table(wb["FSM2 resultat"])[2]
+    kbh = next(x for x in rows if x["Kommunekode"].value == 101)
+    assert (kbh["Indsatsgruppe"].value, kbh["Aktive"].value, kbh["Krav 20 % måned"].value.strftime("%Y-%m")) == (8, 2, "2020-02")
+    html = (out / "tranche_report.html").read_text(encoding="utf-8")
+    assert "<h1>Flere skal med 2 – resultatopfølgning</h1>" in html
+    assert "Ingen FSM1-data for 2020-02: FSM1 løb 2017-08 – 2019-12" in html
+    assert "Lageret har ingen ratestatus" not in html  # not the 'has the run finished?' error
+    for fsm1_only in ('id="due"', 'id="status"', 'id="visitation"', 'id="activity"', 'id="total-due"', 'id="new-table"'):
+        assert fsm1_only not in html, fsm1_only
+    assert 'id="chart-fsm2-national"' in html and 'id="fsm2-new-table"' in html
+    assert (out / "tranche_report.csv").read_bytes().decode("utf-8-sig").count("\r\n") == 1  # FSM1 csv: header only
+    assert len(list(csv.DictReader(io.StringIO((out / "fsm2_result.csv").read_bytes().decode("utf-8-sig")), delimiter=";"))) == 62
+
+
+def test_fsm2_basis_in_danish():
+    from fsm.report import basis_text
+
+    assert basis_text("result share 12.5 % (1 of 8) in 2019-02 (≥ 15 %, F8)", "da") == (
+        "resultatandel 12,5 % (1 af 8) i 2019-02 (≥ 15 %, F8)"
+    )
+    assert basis_text("best result share n/a in 2019-01; needs 20 % in one month (F8)", "da") == (
+        "bedste resultatandel i.t. i 2019-01; kræver 20 % i én måned (F8)"
+    )
+    assert basis_text("best result share 14.29 % in 2019-02; needs 15 % in one month (F8)", "da") == (
+        "bedste resultatandel 14,29 % i 2019-02; kræver 15 % i én måned (F8)"
+    )
+
+
+def test_small_numbers_include_fsm2_counts():
+    from dataclasses import replace
+
+    def fsm2(counts, basis="best result share 50 % in 2019-01; needs 20 % in one month (F8)"):
+        rows = [{"kommune_kode": 101, "activity_month": date(2017, 9, 1), "herkomst": "ALL", "share_pct": None,
+                 **dict(zip(("target_n", "group2_n", "exempt_n", "indsatsgruppe_n", "active_n"), counts, strict=True))}]  # fmt: skip
+        req = [{"kommune_kode": 101, "threshold_pct": Decimal(20), "met": False, "met_month": None, "basis": basis}]
+        return replace(_report({"target_n": 20, "visited_n": 20}), fsm2_rows=rows, fsm2_req=req)
+
+    assert not _report({"target_n": 20, "visited_n": 20}).internal
+    assert not fsm2((40, 0, 0, 40, 10)).internal
+    assert fsm2((40, 0, 2, 38, 10)).small_counts == 2  # exempt 2, and 2 nationally
+    assert fsm2((40, 0, 0, 40, 10), basis="result share 50 % (3 of 6) in 2019-01 (≥ 20 %, F8)").small_counts == 1
+
+
+def _fill_fsm2(conn, month: date) -> None:
+    """mart_fsm2_* for the 31 FSM2 participants as of `month` and the month before, every month since 2019-01."""
+    from fsm.config import rules
+
+    codes = list(rules().fsm2_participants)
+    prev = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+    for m in (prev, month):
+        conn.execute(
+            """
+            insert into mart_fsm2_result
+            select %(m)s, k, a::date, h, t, g, e, t - g - e, act,
+                   case when t - g - e > 0 then round(100.0 * act / (t - g - e), 2) end
+            from unnest(%(codes)s::int[]) as k,
+                 generate_series(date '2019-01-01', %(m)s::date, interval '1 month') as a,
+                 unnest(array['ALL', 'DANSK', 'VESTLIG', 'IKKE_VESTLIG']) as h,
+                 lateral (select case h when 'ALL' then 400 + k when 'DANSK' then 250 + k when 'VESTLIG' then 30 else 120 end as t) as tt,
+                 lateral (select t / 10 as g, t / 25 as e) as ge,
+                 lateral (select (t - g - e) * (5 + (k + extract(month from a)::int * 2) %% 20) / 100 as act) as aa
+            """,
+            {"m": m, "codes": codes},
+        )
+        conn.execute(
+            """
+            insert into mart_fsm2_requirement
+            select %(m)s, k, thr, k %% 3 <> 0, case when k %% 3 <> 0 then date '2019-06-01' end,
+                   case when k %% 3 <> 0 then 'result share ' || thr || ' %% (60 of 300) in 2019-06 (≥ ' || thr || ' %%, F8)'
+                        else 'best result share 12.5 %% in 2019-04; needs ' || thr || ' %% in one month (F8)' end
+            from unnest(%(codes)s::int[]) as k, unnest(array[15, 20]) as thr
+            """,
+            {"m": m, "codes": codes},
+        )
+
+
+def test_fsm2_for_31_municipalities_and_36_months_takes_seconds(wh, tmp_path, monkeypatch):
+    import openpyxl
+
+    from fsm.report import write_reports
+
+    month = date(2021, 12, 1)
+    with wh.connect() as conn:
+        _fill_fsm2(conn, month)
+    monkeypatch.setenv("FSM_REPORTS_DIR", str(tmp_path))
+    t0 = time.perf_counter()
+    r = write_reports(month)
+    seconds = time.perf_counter() - t0
+    print(f"\nFSM2 report for 31 municipalities x 36 months: {seconds:.2f}s ({r['seconds']}s inside)")
+    assert r["fsm2"]["municipalities"] == 31 and r["sheets"][:5] == FSM2_SHEETS
+    # Speed is measured (printed above), never asserted by a timed test.
+    out = Path(r["dir"])
+    wb = openpyxl.load_workbook(out / "tranche_report.xlsx", read_only=True)
+    assert wb["FSM2 andel"].max_column == 2 + 36
+    html = out / "tranche_report.html"
+    assert html.stat().st_size < 1_500_000, html.stat().st_size
+    for name, text in _report_texts(out).items():
+        assert not PERSON_KEY_RE.search(text), name
+    shutil.copy(html, "/tmp/report_fsm2_country.html")
+
+
+def test_a_2019_month_with_both_programmes_at_country_scale(wh, tmp_path, monkeypatch):
+    from fsm.report import write_reports
+
+    month = date(2019, 12, 1)
+    with wh.connect() as conn:
+        _fill_country(conn, month)
+        _fill_fsm2(conn, month)
+    monkeypatch.setenv("FSM_REPORTS_DIR", str(tmp_path))
+    t0 = time.perf_counter()
+    r = write_reports(month)
+    seconds = time.perf_counter() - t0
+    print(f"\nFSM1 (88 x 29) + FSM2 (31 x 12) report: {seconds:.2f}s")
+    assert r["municipalities"] == 88 and r["fsm2"]["municipalities"] == 31 and r["reconciled"]
+    assert len(r["sheets"]) == 14 + 5
+    assert seconds < 20, seconds

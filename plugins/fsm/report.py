@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 HTML_TEMPLATE = "tranche_report.html.j2"
+FSM2_CSV = "fsm2_result.csv"
 
 CSV_COLUMNS = (
     ("kommune_kode", "Kommunekode"),
@@ -267,7 +268,101 @@ TEXT: dict[str, tuple[str, str]] = {
     "report_settings": ("Rapportindstillinger", "Report settings"),
     "language": ("Sprog", "Language"),
     "unknown": ("(ukendt)", "(unknown)"),
+    # FSM2 (F1–F9)
+    "programme2": ("Flere skal med 2 (FSM2)", "Flere skal med 2 (FSM2)"),
+    "title2": ("Flere skal med 2 – resultatopfølgning", "Flere skal med 2 – result monitoring"),
+    "fsm1_ended": (
+        "Ingen FSM1-data for {m}: FSM1 løb {a} – {b}. Rapporten viser FSM2.",
+        "No FSM1 data for {m}: FSM1 ran {a} – {b}. The report shows FSM2.",
+    ),
+    "fsm1_missing": (
+        "Lageret har ingen FSM1-data for {m}: er månedens FSM1-kørsel gennemført? Rapporten viser FSM2.",
+        "The warehouse has no FSM1 data for {m}: has the month's FSM1 run finished? The report shows FSM2.",
+    ),
+    "s_fsm1": ("Flere skal med (FSM1)", "Flere skal med (FSM1)"),
+    "s_fsm2": ("Flere skal med 2 (FSM2): resultatandel", "Flere skal med 2 (FSM2): result share"),
+    "s_fsm2_table": ("Resultat og krav pr. kommune, {m}", "Result and requirements per municipality, {m}"),
+    "s_fsm2_origin": ("Resultatandel efter herkomst, hele landet", "Result share by origin, whole country"),
+    "s_fsm2_recent": ("Resultatandel de seneste måneder", "Result share, recent months"),
+    "s_fsm2_new": ("FSM2-krav opfyldt for første gang", "FSM2 requirements met for the first time"),
+    "n_fsm2": (
+        "Resultatandel = aktive / indsatsgruppe (F8): aktive har ordinære løntimer eller SU-berettiget uddannelse i måneden."
+        " Indsatsgruppe = målgruppe − gruppe 2 − fritaget (F7). Et krav er opfyldt i den første måned, hvor andelen når"
+        " tærsklen (F6, F8); grøn = mindst {hi} %, lysegrøn = mindst {lo} %.",
+        "Result share = active / indsatsgruppe (F8): active had ordinary paid hours or SU-eligible education in the month."
+        " Indsatsgruppe = target group − group 2 − exempt (F7). A requirement is met in the first month whose share reaches"
+        " the threshold (F6, F8); green = at least {hi} %, light green = at least {lo} %.",
+    ),
+    "n_fsm2_share": (
+        "Resultatandel pr. måned, alle herkomster (F8); grøn = mindst {hi} %, lysegrøn = mindst {lo} %."
+        " Hele landet = sum af aktive / sum af indsatsgruppe.",
+        "Result share per month, all origins (F8); green = at least {hi} %, light green = at least {lo} %."
+        " Whole country = sum of active / sum of indsatsgruppe.",
+    ),
+    "n_fsm2_origin": (
+        "Tal for {m} pr. kommune og herkomst (F5); Hele landet = summen af kommunerne."
+        " Månedskolonnerne viser resultatandelen over tid.",
+        "Figures for {m} per municipality and origin (F5); Whole country = the sum of the municipalities."
+        " The month columns show the result share over time.",
+    ),
+    "n_fsm2_new": (
+        "FSM2-krav opfyldt pr. {m}, som ikke var opfyldt pr. {p}.",
+        "FSM2 requirements met as of {m} that were not met as of {p}.",
+    ),
+    "n_fsm2_no_prev": (
+        "Lageret har ingen FSM2-krav for {p}; krav opfyldt i {m} vises som nye.",
+        "The warehouse has no FSM2 requirements for {p}; every requirement met in {m} is shown as new.",
+    ),
+    "n_fsm2_none_new": ("Ingen FSM2-krav opfyldt for første gang.", "No FSM2 requirement met for the first time."),
+    "exempt_n": ("Fritaget", "Exempt"),
+    "result_share": ("Resultatandel", "Result share"),
+    "threshold": ("Tærskel", "Threshold"),
+    "met": ("Opfyldt", "Met"),
+    "met_month": ("Opfyldt måned", "Month met"),
+    "req_met": ("Krav {t} % opfyldt", "{t} % met"),
+    "req_month": ("Krav {t} % måned", "{t} % month"),
+    "req_basis": ("Begrundelse {t} %", "Basis {t} %"),
+    "n_met": ("Kommuner med {t} % opfyldt", "Municipalities with {t} % met"),
+    "herkomst": ("Herkomst", "Origin"),
+    "fsm2_share_now": ("FSM2 resultatandel {m}", "FSM2 result share {m}"),
+    "sh_fsm1": ("FSM1", "FSM1"),
+    "sh_fsm2": ("FSM2 resultat", "FSM2 result"),
+    "sh_fsm2_share": ("FSM2 andel", "FSM2 share"),
+    "sh_fsm2_active": ("FSM2 aktive", "FSM2 active"),
+    "sh_fsm2_cohort": ("FSM2 indsatsgruppe", "FSM2 indsatsgruppe"),
+    "sh_fsm2_origin": ("FSM2 herkomst", "FSM2 origin"),
+    "programme_col": ("Program", "Programme"),
+    "status": ("Status", "Status"),
+    "chart_fsm2_national": (
+        "Resultatandel efter herkomst, hele landet (F5, F8)",
+        "Result share by origin, whole country (F5, F8)",
+    ),
+    "chart_fsm2_multiples": (
+        "Resultatandel pr. kommune (0–{y} %, stiplede linjer = {lo} % og {hi} %; ✓ = {hi} % opfyldt, (✓) = {lo} % opfyldt)",
+        "Result share per municipality (0–{y} %, dashed lines = {lo} % and {hi} %; ✓ = {hi} % met, (✓) = {lo} % met)",
+    ),
 }
+
+# F5's categories, in the order the report shows them ('ALL' is the total)
+ORIGINS = ("DANSK", "VESTLIG", "IKKE_VESTLIG")
+ORIGIN_LABELS: dict[str, tuple[str, str]] = {
+    "ALL": ("Alle", "All"),
+    "DANSK": ("Dansk", "Danish"),
+    "VESTLIG": ("Vestlig", "Western"),
+    "IKKE_VESTLIG": ("Ikke-vestlig", "Non-western"),
+}
+FSM2_COUNTS = ("target_n", "group2_n", "exempt_n", "indsatsgruppe_n", "active_n")
+FSM2_CSV_COLUMNS = (
+    ("kommune_kode", "Kommunekode"),
+    ("kommune_navn", "Kommune"),
+    ("threshold_pct", "Taerskel_pct"),
+    ("met", "Opfyldt"),
+    ("met_month", "Opfyldt_maaned"),
+    ("basis", "Begrundelse"),
+    ("indsatsgruppe_n", "Indsatsgruppe"),
+    ("active_n", "Aktive"),
+    ("share_pct", "Andel_pct"),
+)
 
 RULE_LABELS: dict[str, tuple[str, str]] = {
     "backdated_marking": ("Tilbagedateret markering (M3)", "Backdated marking (M3)"),
@@ -302,6 +397,15 @@ DESCRIBE_DA = {
     "As-of": "Opgørelsestidspunkt",
     "FSM2 minimum age (on the last day of the month)": "FSM2: minimumsalder (på månedens sidste dag)",
     "FSM2 thresholds (%)": "FSM2: tærskler (%)",
+    "FSM2 period": "FSM2: periode",
+    "FSM2 participating municipalities": "FSM2: deltagende kommuner",
+    "FSM2 qualifying benefits": "FSM2: ydelser der giver adgang til målgruppen",
+    "An exemption (FRITAGELSE) in force at month end removes the citizen from the indsatsgruppe that month": (
+        "En fritagelse (FRITAGELSE) i kraft ved månedens udgang tager borgeren ud af indsatsgruppen den måned"
+    ),
+    "FSM2 groups are not locked: the group in force at month end counts": (
+        "FSM2-grupper er ikke låst: gruppen i kraft ved månedens udgang tæller"
+    ),
 }
 VALUE_DA = {
     "yes": "ja",
@@ -328,6 +432,14 @@ _BASIS_DA = (
     (
         re.compile(r"^activity share (.+) in (.+); needs (\S+) % (\d+) months running \((\d+) of (\d+) met; P3\)$"),
         "aktivitetsandel {0} i {1}; kræver {2} % {3} måneder i træk ({4} af {5} opfyldt; P3)",
+    ),
+    (
+        re.compile(r"^result share (\S+) % \(([\d,]+) of ([\d,]+)\) in (\d{4}-\d{2}) \(≥ (\S+) %, F8\)$"),
+        "resultatandel {0} % ({1} af {2}) i {3} (≥ {4} %, F8)",
+    ),
+    (
+        re.compile(r"^best result share (.+?) in (\d{4}-\d{2}); needs (\S+) % in one month \(F8\)$"),
+        "bedste resultatandel {0} i {1}; kræver {2} % i én måned (F8)",
     ),
 )
 _GRANT_SOURCE_DA = (
@@ -382,6 +494,9 @@ class Labels:
 
     def severity(self, sev: str | None) -> str:
         return SEVERITY.get(sev or "", (sev or "", sev or ""))[self._i]
+
+    def origin(self, code: str) -> str:
+        return ORIGIN_LABELS.get(code, (code, code))[self._i]
 
     def yes_no(self, flag: bool) -> str:
         return self("yes") if flag else self("no")
@@ -465,10 +580,20 @@ class Report:
     deliveries: list[dict[str, object]]
     run_log: list[dict[str, object]]
     names: dict[int, str]
+    # FSM2 (mart_fsm2_result: every activity month and origin of the as-of run; mart_fsm2_requirement)
+    fsm2_rows: list[dict[str, object]] = field(default_factory=list)
+    fsm2_req: list[dict[str, object]] = field(default_factory=list)
+    fsm2_prev_req: list[dict[str, object]] = field(default_factory=list)
     # derived in __post_init__
     kommuner: list[Kommune] = field(default_factory=list)
     activity_months: list[date] = field(default_factory=list)
     share: dict[tuple[int, date], dict[str, object]] = field(default_factory=dict)
+    fsm2: dict[tuple[int, date, str], dict[str, object]] = field(default_factory=dict)
+    fsm2_months: list[date] = field(default_factory=list)
+    fsm2_codes: list[int] = field(default_factory=list)
+    fsm2_origins: list[str] = field(default_factory=list)
+    fsm2_thresholds: list[Decimal] = field(default_factory=list)
+    fsm2_req_by: dict[tuple[int, Decimal], dict[str, object]] = field(default_factory=dict)
     small_counts: int = 0
 
     def __post_init__(self) -> None:
@@ -485,6 +610,14 @@ class Report:
             self.share[r["kommune_kode"], r["activity_month"]] = r
         self.kommuner = [by_code[c] for c in sorted(by_code)]
         self.activity_months = sorted({r["activity_month"] for r in self.activity})
+        for r in self.fsm2_rows:
+            self.fsm2[r["kommune_kode"], r["activity_month"], r["herkomst"]] = r
+        self.fsm2_months = sorted({r["activity_month"] for r in self.fsm2_rows})
+        self.fsm2_codes = sorted({r["kommune_kode"] for r in self.fsm2_rows} | {r["kommune_kode"] for r in self.fsm2_req})
+        seen = {r["herkomst"] for r in self.fsm2_rows} - {"ALL"}
+        self.fsm2_origins = [o for o in ORIGINS] + sorted(seen - set(ORIGINS)) if self.fsm2_rows else []
+        self.fsm2_req_by = {(r["kommune_kode"], r["threshold_pct"]): r for r in self.fsm2_req}
+        self.fsm2_thresholds = sorted({r["threshold_pct"] for r in self.fsm2_req} or set(self.rules.fsm2_thresholds_pct))
         self.small_counts = self._count_small()
 
     # -- lookups
@@ -583,10 +716,84 @@ class Report:
             out.append((m, cohort, active, (Decimal(100) * active / cohort).quantize(CENT) if cohort else None))
         return out
 
+    # -- programmes present
+    @property
+    def has_fsm1(self) -> bool:
+        return bool(self.tranches or self.visitation or self.activity)
+
+    @property
+    def has_fsm2(self) -> bool:
+        return bool(self.fsm2_rows)
+
+    @property
+    def fsm1_period(self) -> tuple[date, date]:
+        return self.rules.project_start, self.rules.project_last_month
+
+    def fsm1_absent_text(self, t: Labels) -> str:
+        """Why an FSM2 month shows no FSM1 figures: outside FSM1's period, or its run is missing."""
+        a, b = self.fsm1_period
+        if a <= self.month <= b:
+            return t("fsm1_missing", m=self.label)
+        return t("fsm1_ended", m=self.label, a=months.label(a), b=months.label(b))
+
+    # -- FSM2
+    def fsm2_at(self, kode: int, m: date | None = None, origin: str = "ALL") -> dict[str, object] | None:
+        return self.fsm2.get((kode, m or self.month, origin))
+
+    def fsm2_sum(self, m: date | None = None, origin: str = "ALL") -> dict[str, object]:
+        """National counts (sum over the municipalities) and the share as Decimal 0–100, two decimals."""
+        m = m or self.month
+        out: dict[str, object] = dict.fromkeys(FSM2_COUNTS, 0)
+        for k in self.fsm2_codes:
+            r = self.fsm2.get((k, m, origin))
+            if r:
+                for c in FSM2_COUNTS:
+                    out[c] += int(r[c])
+        ind, act = out["indsatsgruppe_n"], out["active_n"]
+        out["share_pct"] = (Decimal(100) * act / ind).quantize(CENT) if ind else None
+        out["share"] = Decimal(act) / Decimal(ind) if ind else None  # the exact fraction (xlsx)
+        return out
+
+    def fsm2_n_met(self, threshold: Decimal) -> int:
+        return sum(1 for (_, thr), r in self.fsm2_req_by.items() if thr == threshold and r["met"])
+
+    @property
+    def fsm2_has_prev(self) -> bool:
+        return bool(self.fsm2_prev_req)
+
+    def fsm2_newly_met(self) -> list[dict[str, object]]:
+        """Requirements met as of this month that were not as of the previous month (all met this month if none)."""
+        if not self.fsm2_has_prev:
+            return [r for r in self.fsm2_req if r["met"] and r["met_month"] == self.month]
+        prev = {(r["kommune_kode"], r["threshold_pct"]): r["met"] for r in self.fsm2_prev_req}
+        return [r for r in self.fsm2_req if r["met"] and not prev.get((r["kommune_kode"], r["threshold_pct"]))]
+
+    def _fsm2_counts(self) -> list[int]:
+        """Every FSM2 count the report shows (xlsx, html, csv): as-of month by origin, the monthly
+        indsatsgruppe and active counts, the national counts by origin, the counts in the basis sentences."""
+        counts: list[int] = []
+        shown_origins = ["ALL", *self.fsm2_origins]
+        for k in self.fsm2_codes:
+            for o in shown_origins:
+                r = self.fsm2.get((k, self.month, o))
+                if r:
+                    counts.extend(int(r[c]) for c in FSM2_COUNTS)
+            for m in self.fsm2_months:
+                r = self.fsm2.get((k, m, "ALL"))
+                if r and m != self.month:
+                    counts.extend((int(r["indsatsgruppe_n"]), int(r["active_n"])))
+        if self.fsm2_rows:
+            for o in shown_origins:
+                counts.extend(int(v) for c, v in self.fsm2_sum(self.month, o).items() if c in FSM2_COUNTS)
+        for r in self.fsm2_req:
+            for a, b in _COUNT_PAIR.findall(str(r["basis"])):
+                counts.extend(int(re.sub(r"[,.]", "", x)) for x in (a, b))
+        return counts
+
     # -- disclosure control
     def _count_small(self) -> int:
         limit = small_count_limit()
-        counts: list[int] = []
+        counts: list[int] = self._fsm2_counts()
         for r in self.visitation:
             counts.extend(int(r[c]) for c in VISITATION_COUNTS)
         for r in self.activity:
@@ -637,16 +844,16 @@ def collect(conn, month: date, lang: str | None = None) -> Report:
     )
     dq_counts = conn.execute(
         "select kommune_kode, rule_id, count(*)::int from dq_marking_violations"
-        " where as_of_month = %(m)s and programme = 'FSM1' group by 1, 2 order by 1, 2",
+        " where as_of_month = %(m)s group by 1, 2 order by 1, 2",
         p,
     ).fetchall()
-    same = (
-        "q.as_of_month = %(other)s and q.programme = 'FSM1' and q.rule_id = d.rule_id and q.marking_id = d.marking_id"
+    same = (  # DQ findings of both programmes: FSM2 rules have their own rule ids
+        "q.as_of_month = %(other)s and q.programme = d.programme and q.rule_id = d.rule_id and q.marking_id = d.marking_id"
         " and q.other_marking_id = d.other_marking_id and q.person_key = d.person_key"
     )
     dq_new = conn.execute(
         "select d.kommune_kode, d.rule_id, count(*)::int from dq_marking_violations as d"
-        " where d.as_of_month = %(m)s and d.programme = 'FSM1'"
+        " where d.as_of_month = %(m)s"
         f" and not exists (select 1 from dq_marking_violations as q where {same})"
         " group by 1, 2 order by 1, 2",
         {**p, "other": prev},
@@ -654,7 +861,7 @@ def collect(conn, month: date, lang: str | None = None) -> Report:
     dq_resolved = dict(
         conn.execute(
             "select d.rule_id, count(*)::int from dq_marking_violations as d"
-            " where d.as_of_month = %(prev)s and d.programme = 'FSM1'"
+            " where d.as_of_month = %(prev)s"
             f" and not exists (select 1 from dq_marking_violations as q where {same})"
             " group by 1",
             {**p, "other": month},
@@ -662,7 +869,7 @@ def collect(conn, month: date, lang: str | None = None) -> Report:
     )
     dq_history = conn.execute(
         "select as_of_month, rule_id, count(*)::int from dq_marking_violations"
-        " where as_of_month <= %(m)s and programme = 'FSM1' group by 1, 2 order by 1, 2",
+        " where as_of_month <= %(m)s group by 1, 2 order by 1, 2",
         p,
     ).fetchall()
     deliveries = _dicts(
@@ -674,11 +881,25 @@ def collect(conn, month: date, lang: str | None = None) -> Report:
     )
     run_log = _dicts(
         conn.execute(
-            "select step, snapshot_file, snapshot_date, register_files, rows_written, finished_at from run_log"
-            " where as_of_month = %(m)s and programme = 'FSM1' order by step",
+            "select programme, step, snapshot_file, snapshot_date, register_files, rows_written, finished_at from run_log"
+            " where as_of_month = %(m)s and programme in ('FSM1', 'FSM2') order by programme, step",
             p,
         )
     )
+    # FSM2: counts per municipality, activity month and origin as of M (≤ 31 × 36 × 4 rows), and the requirements
+    fsm2_rows = _dicts(
+        conn.execute(
+            "select kommune_kode, activity_month, herkomst, target_n, group2_n, exempt_n, indsatsgruppe_n, active_n,"
+            " share_pct from mart_fsm2_result where as_of_month = %(m)s order by kommune_kode, activity_month, herkomst",
+            p,
+        )
+    )
+    req_sql = (
+        "select kommune_kode, threshold_pct, met, met_month, basis from mart_fsm2_requirement"
+        " where as_of_month = %s order by kommune_kode, threshold_pct"
+    )
+    fsm2_req = _dicts(conn.execute(req_sql, (month,)))
+    fsm2_prev_req = _dicts(conn.execute(req_sql, (prev,))) if fsm2_rows else []
     for lg in run_log:  # timestamps as finance reads them
         if lg["finished_at"] is not None:
             lg["finished_at"] = lg["finished_at"].astimezone(months.COPENHAGEN)
@@ -700,6 +921,9 @@ def collect(conn, month: date, lang: str | None = None) -> Report:
         deliveries=deliveries,
         run_log=run_log,
         names=names,
+        fsm2_rows=fsm2_rows,
+        fsm2_req=fsm2_req,
+        fsm2_prev_req=fsm2_prev_req,
     )
 
 
@@ -719,13 +943,36 @@ def _danish(value: object) -> str:
     return str(value)
 
 
-def write_csv(rows: list[dict[str, object]]) -> bytes:
+def write_csv(rows: list[dict[str, object]], columns=CSV_COLUMNS) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=";", lineterminator="\r\n")
-    w.writerow([label for _, label in CSV_COLUMNS])
+    w.writerow([label for _, label in columns])
     for r in rows:
-        w.writerow([_danish(r[key]) for key, _ in CSV_COLUMNS])
+        w.writerow([_danish(r[key]) for key, _ in columns])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def fsm2_csv_rows(rep: Report) -> list[dict[str, object]]:
+    """fsm2_result.csv: one row per municipality and threshold, with the as-of month's indsatsgruppe, active and share."""
+    out = []
+    for k in rep.fsm2_codes:
+        r = rep.fsm2_at(k) or {}
+        for thr in rep.fsm2_thresholds:
+            q = rep.fsm2_req_by.get((k, thr)) or {}
+            out.append(
+                {
+                    "kommune_kode": k,
+                    "kommune_navn": rep.name(k),
+                    "threshold_pct": Decimal(thr).quantize(CENT),
+                    "met": q.get("met"),
+                    "met_month": q.get("met_month"),
+                    "basis": basis_text(q.get("basis"), rep.lang) if q else "",
+                    "indsatsgruppe_n": r.get("indsatsgruppe_n"),
+                    "active_n": r.get("active_n"),
+                    "share_pct": r.get("share_pct"),
+                }
+            )
+    return out
 
 
 def csv_rows(rep: Report) -> list[dict[str, object]]:
@@ -784,7 +1031,9 @@ class _Book:
         self.wb.set_properties(
             {
                 "title": f"{t('title')} {rep.label}",
-                "subject": t("programme"),
+                "subject": " · ".join(
+                    ([t("programme")] if rep.has_fsm1 or not rep.has_fsm2 else []) + ([t("programme2")] if rep.has_fsm2 else [])
+                ),
                 "company": "STAR",
                 "keywords": "INTERN" if rep.internal else "",
                 "comments": t("internal", m=small_count_limit() - 1) if rep.internal else "",
@@ -816,6 +1065,7 @@ class _Book:
             "wrap": wb.add_format({**base, "text_wrap": True}),
             "total_text": wb.add_format({**base, "bold": True, "top": 1}),
             "good": wb.add_format({"bg_color": "#D7EFD9", "font_color": "#1E5E24"}),
+            "fair": wb.add_format({"bg_color": "#EEF8E6", "font_color": "#3D7A2A"}),
         }
         for kind, num in NUM_FORMATS.items():
             self.f[kind] = wb.add_format({**base, "num_format": num})
@@ -867,9 +1117,13 @@ class _Book:
         custom_totals=None,  # (first, last, total_row) 0-based -> {col: (formula, cached Decimal value)}
         total_label: str | None = None,
         good_cells: tuple[int, int, Decimal] | None = None,
+        bands: tuple[int, int, list[tuple[Decimal, str]]] | None = None,  # (first col, last col, [(at least, format)])
+        extra_totals=None,  # (first, last, total_row) 0-based -> rows below the totals row: [{col: text | (formula, value) | number}]
+        programme: str | None = None,
     ) -> Placed:
         """One sheet: title, banner, notes, a header row (frozen, autofiltered), data, a totals row."""
         rep, t = self.rep, self.t
+        programme = programme or t("programme")
         ws = self.wb.add_worksheet(name)
         ws.hide_gridlines(2)
         r = 0
@@ -878,7 +1132,7 @@ class _Book:
         if rep.internal:
             ws.write_string(r, 0, t("internal", m=small_count_limit() - 1), self.f["banner"])
             r += 1
-        sub = f"{t('programme')} · {t('as_of')} {rep.label}"
+        sub = f"{programme} · {t('as_of')} {rep.label}"
         if rep.snapshot_dates:
             sub += f" · {t('snapshot')} {', '.join(d.isoformat() for d in rep.snapshot_dates)}"
         ws.write_string(r, 0, sub, self.f["note"])
@@ -920,7 +1174,9 @@ class _Book:
             for c, col in enumerate(cols):
                 if c == total_label_col:
                     continue
-                if c in custom:
+                if c in custom and isinstance(custom[c], str):
+                    ws.write_string(total_row, c, custom[c], self.f["total_text"])
+                elif c in custom:
                     formula, value = custom[c]
                     ws.write_formula(total_row, c, formula, self.f["total_" + col.kind], _cached(value))
                 elif col.total == "sum":
@@ -931,6 +1187,18 @@ class _Book:
                     ws.write_formula(total_row, c, f"=SUM({ref})", self.f["total_" + col.kind], _cached(value))
                 else:
                     ws.write_blank(total_row, c, None, self.f["total_text"])
+            for i, extra in enumerate(extra_totals(first, last, total_row) if extra_totals else []):
+                row = total_row + 1 + i
+                for c, col in enumerate(cols):
+                    v = extra.get(c)
+                    if isinstance(v, tuple):
+                        ws.write_formula(row, c, v[0], self.f["total_" + col.kind], _cached(v[1]))
+                    elif isinstance(v, str):
+                        ws.write_string(row, c, v, self.f["total_text"])
+                    elif v is None:
+                        ws.write_blank(row, c, None, self.f["total_text"])
+                    else:
+                        ws.write_number(row, c, float(v), self.f["total_" + col.kind])
         ws.freeze_panes(header_row + 1, freeze_cols)
         ws.autofilter(header_row, 0, last, len(cols) - 1)
         if good_cells is not None:
@@ -938,16 +1206,22 @@ class _Book:
             ws.conditional_format(
                 first, c0, last, c1, {"type": "cell", "criteria": ">=", "value": float(threshold), "format": self.f["good"]}
             )
+        if bands is not None:  # highest first: a cell takes the first band it reaches
+            c0, c1, levels = bands
+            for at_least, fmt in sorted(levels, key=lambda x: x[0], reverse=True):
+                ws.conditional_format(
+                    first,
+                    c0,
+                    last,
+                    c1,
+                    {"type": "cell", "criteria": ">=", "value": float(at_least), "format": self.f[fmt], "stop_if_true": True},
+                )
         # print: A4 landscape, one page wide, header row repeated, INTERN in the page header
         ws.set_paper(9)
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
         ws.repeat_rows(header_row)
-        left = (
-            ('&L&"-,Bold"&KB00020' + _hf(t("internal", m=small_count_limit() - 1)))
-            if rep.internal
-            else "&L" + _hf(t("programme"))
-        )
+        left = ('&L&"-,Bold"&KB00020' + _hf(t("internal", m=small_count_limit() - 1))) if rep.internal else "&L" + _hf(programme)
         ws.set_header(left + "&R" + _hf(f"{title} · {rep.label}"))
         ws.set_footer("&L" + _hf(f"{t('generated')} {rep.generated_at:%Y-%m-%d %H:%M}") + "&R&P / &N")
         return Placed(name, header_row, first, last, total_row)
@@ -965,8 +1239,37 @@ def _cached(value: Decimal | None) -> object:
 
 
 def write_xlsx(rep: Report, path: Path) -> list[str]:
+    """FSM1's sheets, FSM2's sheets when the month has FSM2 figures, then data quality, rules and deliveries.
+
+    A month with FSM2 figures and none of FSM1 (FSM1 ended 2019-12) gets one 'FSM1' sheet saying so
+    instead of FSM1 sheets with empty tables; a month with neither keeps FSM1's sheets, which say so.
+    """
     t = Labels(rep.lang)
     b = _Book(path, rep, t)
+    fsm1 = rep.has_fsm1 or not rep.has_fsm2
+    if fsm1:
+        _xlsx_fsm1(b, rep, t)
+    if rep.has_fsm2:
+        _xlsx_fsm2(b, rep, t)
+    if not fsm1:
+        a, z = rep.fsm1_period
+        b.table(
+            t("sh_fsm1"),
+            t("s_fsm1"),
+            [],
+            [Col(t("programme_col"), width=12), Col(t("period"), width=20), Col(t("status"), wrap=100)],
+            [["FSM1", f"{months.label(a)} – {months.label(z)}", rep.fsm1_absent_text(t)]],
+            freeze_cols=0,
+        )
+    if fsm1 or rep.dq_counts or rep.dq_history:
+        _xlsx_dq(b, rep, t)
+    _xlsx_basis(b, rep, t)
+    names = [ws.get_name() for ws in b.wb.worksheets()]
+    b.close()
+    return names
+
+
+def _xlsx_fsm1(b: _Book, rep: Report, t: Labels) -> None:
     tot = rep.totals()
     prev_note = [] if rep.has_prev else [t("n_no_prev", p=rep.prev_label, m=rep.label)]
     recon = [t("reconcile_ok")] if rep.reconciled else [t("reconcile_bad", a=t.money(tot["granted"]), b=t.money(tot["tranches"]))]
@@ -1089,10 +1392,7 @@ def write_xlsx(rep: Report, path: Path) -> list[str]:
     new = [tranche_line(r) for r in rep.newly_earned()] or [[None, t("n_none_new"), None, None, None, None, None]]
     b.table(t("sh_new"), t("s_changes", p=rep.prev_label), notes, tranche_cols, new)
 
-    rules_ = rep.dq_rules
-    dq_cols = [Col(t("kode"), "int", width=12), Col(t("kommune"))] + [
-        Col(r, "int", "sum", width=max(12, min(len(r), 18))) for r in rules_
-    ]
+    rules_, dq_cols = rep.dq_rules, _dq_cols(rep, t)
     new_by: dict[int | None, dict[str, int]] = {}
     for kode, rule, n in rep.dq_new:
         new_by.setdefault(kode, {})[rule] = n
@@ -1187,6 +1487,172 @@ def write_xlsx(rep: Report, path: Path) -> list[str]:
         total_label_col=1,
     )
 
+
+def _xlsx_fsm2(b: _Book, rep: Report, t: Labels) -> None:
+    """FSM2 resultat (as-of month + requirements), FSM2 andel over months with the count sheets behind
+    its national row, FSM2 herkomst (by origin, national rows as SUMIFS over the municipalities)."""
+    prog = t("programme2")
+    thresholds = rep.fsm2_thresholds
+    lo, hi = thresholds[0], thresholds[-1]
+    levels = [(hi / 100, "good")] + ([(lo / 100, "fair")] if lo != hi else [])
+    codes = rep.fsm2_codes
+    ms = rep.fsm2_months
+    m0 = rep.month
+
+    # FSM2 resultat: one row per municipality, the as-of month's counts and every threshold's requirement
+    cols = [Col(t("kode"), "int", width=12), Col(t("kommune"))]
+    cols += [Col(t(c), "int", "sum") for c in ("target_n", "group2_n", "exempt_n", "cohort_n", "active_n")]
+    cols += [Col(t("result_share"), "pct")]
+    for thr in thresholds:
+        cols += [
+            Col(t("req_met", t=_plain(thr)), width=10),
+            Col(t("req_month", t=_plain(thr)), "month", width=10),
+            Col(t("req_basis", t=_plain(thr))),
+        ]
+    rows = []
+    for k in codes:
+        r = rep.fsm2_at(k) or {}
+        line: list[object] = [k, rep.name(k), *(r.get(c) for c in FSM2_COUNTS), _fsm2_fraction(r)]
+        for thr in thresholds:
+            q = rep.fsm2_req_by.get((k, thr))
+            line += [
+                t.yes_no(q["met"]) if q else None,
+                q["met_month"] if q else None,
+                basis_text(q["basis"], rep.lang) if q else None,
+            ]
+        rows.append(line)
+    nat = rep.fsm2_sum()
+    share_c = 2 + len(FSM2_COUNTS)
+
+    def result_totals(first: int, last: int, total_row: int) -> dict[int, tuple[str, Decimal | None]]:
+        ind, act = (f"{_col(c)}{total_row + 1}" for c in (5, 6))
+        out = {share_c: (f'=IF({ind}=0,"",{act}/{ind})', nat["share"])}
+        for i, thr in enumerate(thresholds):
+            c = share_c + 1 + 3 * i
+            rng = f"{_col(c)}{first + 1}:{_col(c)}{last + 1}"
+            out[c] = (f'=COUNTIF({rng},"{t("yes")}")', Decimal(rep.fsm2_n_met(thr)))
+        return out
+
+    b.table(
+        t("sh_fsm2"),
+        t("s_fsm2_table", m=rep.label),
+        [t("n_fsm2", lo=_plain(lo), hi=_plain(hi))],
+        cols,
+        rows,
+        custom_totals=result_totals,
+        total_label=t("country"),
+        total_label_col=1,
+        bands=(share_c, share_c, levels),
+        programme=prog,
+    )
+
+    # FSM2 andel: months as columns; the count sheets share its layout, so its national row is a formula over them
+    share_sheet, active_sheet, cohort_sheet = t("sh_fsm2_share"), t("sh_fsm2_active"), t("sh_fsm2_cohort")
+    month_cols = [Col(months.label(m), "pct", width=9) for m in ms]
+    count_cols = [Col(t("kode"), "int", width=12), Col(t("kommune"))] + [Col(months.label(m), "int", "sum", width=9) for m in ms]
+    share_rows = [[k, rep.name(k), *(_fsm2_fraction(rep.fsm2_at(k, m)) for m in ms)] for k in codes]
+    active_rows = [[k, rep.name(k), *((rep.fsm2_at(k, m) or {}).get("active_n") for m in ms)] for k in codes]
+    cohort_rows = [[k, rep.name(k), *((rep.fsm2_at(k, m) or {}).get("indsatsgruppe_n") for m in ms)] for k in codes]
+    national = {m: rep.fsm2_sum(m) for m in ms}
+
+    def national_total(first: int, last: int, total_row: int) -> dict[int, tuple[str, Decimal | None]]:
+        out = {}
+        for i, m in enumerate(ms):
+            ref = f"{_col(2 + i)}{total_row + 1}"
+            out[2 + i] = (
+                f"=IF('{cohort_sheet}'!{ref}=0,\"\",'{active_sheet}'!{ref}/'{cohort_sheet}'!{ref})",
+                national[m]["share"],
+            )
+        return out
+
+    note = [t("n_fsm2_share", lo=_plain(lo), hi=_plain(hi))]
+    placed = b.table(
+        share_sheet,
+        t("result_share") + " · " + prog,
+        note,
+        [Col(t("kode"), "int", width=12), Col(t("kommune")), *month_cols],
+        share_rows,
+        custom_totals=national_total,
+        total_label=t("country"),
+        total_label_col=1,
+        bands=(2, 1 + len(ms), levels) if ms else None,
+        programme=prog,
+    )
+    for sheet, label, rows_ in ((active_sheet, "active_n", active_rows), (cohort_sheet, "cohort_n", cohort_rows)):
+        b.table(sheet, t(label) + " · " + prog, note, count_cols, rows_, total_label_col=1, programme=prog)
+
+    # FSM2 herkomst: municipality × origin for the as-of month, the share over time in the month columns;
+    # the national rows below: all origins (SUM), then each origin (SUMIFS on the origin column)
+    origins = rep.fsm2_origins
+    cols = [Col(t("kode"), "int", width=12), Col(t("kommune")), Col(t("herkomst"))]
+    cols += [Col(t(c), "int", "sum") for c in ("target_n", "group2_n", "exempt_n", "cohort_n", "active_n")]
+    cols += [Col(f"{t('result_share')} {rep.label}", "pct", width=11)]
+    cols += [Col(months.label(m), "pct", width=9) for m in ms]
+    share_c = 3 + len(FSM2_COUNTS)
+    rows = []
+    for k in codes:
+        for o in origins:
+            r = rep.fsm2_at(k, m0, o)
+            counts = [(r or {}).get(c, 0) for c in FSM2_COUNTS]
+            rows.append(
+                [k, rep.name(k), t.origin(o), *counts, _fsm2_fraction(r), *(_fsm2_fraction(rep.fsm2_at(k, m, o)) for m in ms)]
+            )
+
+    def origin_totals(first: int, last: int, total_row: int) -> dict[int, tuple[str, Decimal | None]]:
+        ind, act = (f"{_col(c)}{total_row + 1}" for c in (6, 7))
+        out: dict[int, object] = {2: t.origin("ALL"), share_c: (f'=IF({ind}=0,"",{act}/{ind})', nat["share"])}
+        for i, m in enumerate(ms):
+            ref = f"'{share_sheet}'!{_col(2 + i)}{placed.total_row + 1}"
+            out[share_c + 1 + i] = (f"={ref}", national[m]["share"])
+        return out
+
+    def origin_rows(first: int, last: int, total_row: int) -> list[dict[int, object]]:
+        out = []
+        for i, o in enumerate(origins):
+            row = total_row + 1 + i
+            sums = rep.fsm2_sum(m0, o)
+            crit = f"$C${first + 1}:$C${last + 1},$C{row + 1}"
+            line: dict[int, object] = {1: t("country"), 2: t.origin(o)}
+            for j, c in enumerate(FSM2_COUNTS):
+                col = _col(3 + j)
+                line[3 + j] = (f"=SUMIFS({col}{first + 1}:{col}{last + 1},{crit})", Decimal(sums[c]))
+            ind, act = f"G{row + 1}", f"H{row + 1}"
+            line[share_c] = (f'=IF({ind}=0,"",{act}/{ind})', sums["share"])
+            for j, m in enumerate(ms):
+                line[share_c + 1 + j] = rep.fsm2_sum(m, o)["share"]
+            out.append(line)
+        return out
+
+    b.table(
+        t("sh_fsm2_origin"),
+        t("s_fsm2_origin"),
+        [t("n_fsm2_origin", m=rep.label)],
+        cols,
+        rows,
+        custom_totals=origin_totals,
+        extra_totals=origin_rows,
+        total_label=t("country"),
+        total_label_col=1,
+        bands=(share_c, share_c + len(ms), levels),
+        freeze_cols=3,
+        programme=prog,
+    )
+
+
+def _fsm2_fraction(r: dict[str, object] | None) -> Decimal | None:
+    if not r or not r.get("indsatsgruppe_n"):
+        return None
+    return Decimal(r["active_n"]) / Decimal(r["indsatsgruppe_n"])
+
+
+def _dq_cols(rep: Report, t: Labels) -> list[Col]:
+    return [Col(t("kode"), "int", width=12), Col(t("kommune"))] + [
+        Col(r, "int", "sum", width=max(12, min(len(r), 18))) for r in rep.dq_rules
+    ]
+
+
+def _xlsx_dq(b: _Book, rep: Report, t: Labels) -> None:
+    rules_, dq_cols = rep.dq_rules, _dq_cols(rep, t)
     # 10. data quality per municipality; 11. by month
     by: dict[int | None, dict[str, int]] = {k.kode: {} for k in rep.kommuner}
     for kode, rule, n in rep.dq_counts:
@@ -1209,6 +1675,9 @@ def write_xlsx(rep: Report, path: Path) -> list[str]:
     rows = [[r, t.rule(r), *(counts.get((m, r), 0) for m in hist_months)] for r in rules_]
     b.table(t("sh_dq_hist"), t("s_dq"), [t("n_dq_hist")], cols, rows, total_label_col=1)
 
+
+def _xlsx_basis(b: _Book, rep: Report, t: Labels) -> None:
+    rules_, sev = rep.dq_rules, rep.rules.dq_severity
     # 12. rules and settings in force, data basis
     rows = [[rid, *t.describe(setting, value)] for rid, setting, value in rep.rules.describe()]
     rows += [[r, f"{t('severity')}: {t.rule(r)}", t.severity(sev.get(r))] for r in rules_]
@@ -1218,7 +1687,7 @@ def write_xlsx(rep: Report, path: Path) -> list[str]:
         rows.append(
             [
                 "P5",
-                f"{t('computed')} ({lg['step']})",
+                f"{t('computed')} ({lg['programme']}, {lg['step']})",
                 f"{lg['finished_at']:%Y-%m-%d %H:%M} · {t('snapshot')} {lg['snapshot_date'] or ''}",
             ]
         )
@@ -1263,9 +1732,6 @@ def write_xlsx(rep: Report, path: Path) -> list[str]:
         for d in rep.deliveries
     ]
     b.table(t("sh_deliveries"), t("s_deliveries"), [t("n_deliveries", m=rep.label)], cols, rows, total_label_col=1)
-    names = [ws.get_name() for ws in b.wb.worksheets()]
-    b.close()
-    return names
 
 
 def _none_first(item: tuple[int | None, object]) -> tuple[int, int]:
@@ -1359,8 +1825,7 @@ def render_charts(rep: Report, dpi: int = 110) -> dict[str, object]:
         if ms:
             labels = [months.label(m) for m in ms]
             x = list(range(len(ms)))
-            every = (1, 7) if len(ms) > 18 else (1, 4, 7, 10)
-            ticks = [i for i, m in enumerate(ms) if m.month in every] or x[:1]
+            ticks = _month_ticks(ms)
             thr = float(rep.rules.activity_threshold_pct)
             nat = [None if s is None else float(s) for *_, s in rep.national_share()]
             # national line with the spread across municipalities (25–75 %)
@@ -1405,7 +1870,113 @@ def render_charts(rep: Report, dpi: int = 110) -> dict[str, object]:
             out["national"] = _png(fig, dpi)
 
             kom = [k for k in rep.kommuner if any((k.kode, m) in rep.share for m in ms)]
-            out["multiples"] = _small_multiples(rep, kom, ms, dpi)
+            panels = []
+            for k in kom:
+                earned3 = bool(k.tranches.get(3, {}).get("earned"))
+                values = [_pct_or_none(rep.share.get((k.kode, m))) for m in ms]
+                panels.append((("✓ " if earned3 else "") + k.navn, values, PALETTE["earned"] if earned3 else None))
+            thr_label = f"{_plain(rep.rules.activity_threshold_pct)} %"
+            out["multiples"] = _small_multiples(
+                panels, ms, [(thr, PALETTE["req"])], 100.0, ((0.0, "0 %"), (thr, thr_label), (100.0, "100 %")), dpi
+            )
+        out.update(_fsm2_charts(rep, t, dpi, pct_fmt))
+    return out
+
+
+def _month_ticks(ms: list[date]) -> list[int]:
+    """x positions to label: every month of a short series, else quarters or half-years."""
+    if len(ms) <= 6:
+        return list(range(len(ms)))
+    every = (1, 7) if len(ms) > 18 else (1, 4, 7, 10)
+    return [i for i, m in enumerate(ms) if m.month in every] or [0]
+
+
+def _pct_or_none(r: dict[str, object] | None) -> float | None:
+    return float(r["share_pct"]) if r and r.get("share_pct") is not None else None
+
+
+FSM2_ORIGIN_STYLE = {  # colour, line width: the total bold, the origins thin and distinct
+    "ALL": ("#1F4E8C", 2.0),
+    "DANSK": ("#5B9BD5", 1.0),
+    "VESTLIG": ("#E08E0B", 1.0),
+    "IKKE_VESTLIG": ("#8E44AD", 1.0),
+}
+FSM2_LOW = "#E3935A"  # the lower threshold's line; the higher is PALETTE["req"]
+
+
+def fsm2_y_max(rep: Report) -> float:
+    """A common y range for the FSM2 charts: shares are low (15–20 % is the goal), so 0–100 % would flatten them."""
+    top = max(
+        [float(r["share_pct"]) for r in rep.fsm2_rows if r["share_pct"] is not None and r["herkomst"] == "ALL"]
+        + [
+            float(s)
+            for m in rep.fsm2_months
+            for o in ("ALL", *rep.fsm2_origins)
+            if (s := rep.fsm2_sum(m, o)["share_pct"]) is not None
+        ]
+        + [float(rep.fsm2_thresholds[-1]) if rep.fsm2_thresholds else 20.0]
+    )
+    return float(min(100, max(30, 10 * math.ceil((top + 2) / 10))))
+
+
+def _fsm2_charts(rep: Report, t: Labels, dpi: int, pct_fmt) -> dict[str, object]:
+    """National result share by origin against the thresholds; one small panel per municipality."""
+    from matplotlib.figure import Figure
+
+    out: dict[str, object] = {"fsm2_national": None, "fsm2_multiples": [], "fsm2_y_max": None}
+    ms = rep.fsm2_months
+    if not ms:
+        return out
+    ymax = fsm2_y_max(rep)
+    out["fsm2_y_max"] = int(ymax)
+    thresholds = rep.fsm2_thresholds
+    lo, hi = float(thresholds[0]), float(thresholds[-1])
+    labels = [months.label(m) for m in ms]
+    x = list(range(len(ms)))
+    ticks = _month_ticks(ms)
+    fig = Figure(figsize=(FIG_WIDTH_IN, 2.9))
+    ax = fig.add_axes(_axes_box(2.9, left=0.5, right=0.1, top=0.25, bottom=0.3))
+    for o in ("ALL", *rep.fsm2_origins):
+        colour, lw = FSM2_ORIGIN_STYLE.get(o, ("#777777", 1.0))
+        ys = [rep.fsm2_sum(m, o)["share_pct"] for m in ms]
+        if o != "ALL" and all(v is None for v in ys):
+            continue
+        ax.plot(
+            x,
+            [float(v) if v is not None else float("nan") for v in ys],
+            color=colour,
+            lw=lw,
+            marker="o" if o == "ALL" else None,
+            ms=2.5,
+            label=t("country") + (f" ({t.origin('ALL').lower()})" if o == "ALL" else f": {t.origin(o).lower()}"),
+            zorder=3 if o == "ALL" else 2,
+        )
+    for thr, colour in ((hi, PALETTE["req"]), (lo, FSM2_LOW)) if lo != hi else ((hi, PALETTE["req"]),):
+        ax.axhline(thr, color=colour, lw=0.9, ls="--", label=t("chart_required", t=_plain(Decimal(str(thr)))), zorder=1)
+    ax.set_ylim(0, ymax)
+    ax.yaxis.set_major_formatter(pct_fmt)
+    ax.set_xticks(ticks, labels=[labels[i] for i in ticks])
+    ax.set_xlim(-0.5, len(ms) - 0.5)
+    ax.grid(axis="y", lw=0.3, color="#cccccc")
+    ax.set_title(t("chart_fsm2_national"), loc="left")
+    ax.legend(loc="upper left", fontsize=6, frameon=False, ncols=3)
+    out["fsm2_national"] = _png(fig, dpi)
+
+    panels = []
+    for k in rep.fsm2_codes:
+        met = [thr for thr in thresholds if (q := rep.fsm2_req_by.get((k, thr))) and q["met"]]
+        mark, colour = "", None
+        if hi in [float(m) for m in met]:
+            mark, colour = "✓ ", PALETTE["earned"]
+        elif met:
+            mark, colour = "(✓) ", "#4F8F5B"
+        values = [_pct_or_none(rep.fsm2_at(k, m)) for m in ms]
+        panels.append((mark + rep.name(k), values, colour))
+    hi_label = f"{_plain(thresholds[-1])} %"
+    lines = [(hi, PALETTE["req"])] + ([(lo, FSM2_LOW)] if lo != hi else [])
+    out["fsm2_multiples"] = _small_multiples(
+        panels, ms, lines, ymax, ((0.0, "0 %"), (hi, hi_label), (ymax, f"{ymax:.0f} %")), dpi
+    )
     return out
 
 
@@ -1414,8 +1985,16 @@ def _axes_box(height: float, left: float, right: float, top: float, bottom: floa
     return (left / FIG_WIDTH_IN, bottom / height, 1 - (left + right) / FIG_WIDTH_IN, 1 - (top + bottom) / height)
 
 
-def _small_multiples(rep: Report, kom: list[Kommune], ms: list[date], dpi: int) -> list[str]:
-    """One small panel of the activity share per municipality, 8 across, up to 48 (an A4 page) per figure.
+def _small_multiples(
+    panels: list[tuple[str, list[float | None], str | None]],
+    ms: list[date],
+    lines: list[tuple[float, str]],
+    y_max: float,
+    y_marks: tuple[tuple[float, str], ...],
+    dpi: int,
+) -> list[str]:
+    """One small panel per municipality (title, values 0–y_max or None, highlight colour or None), 8 across,
+    up to 48 (an A4 page) per figure; `lines` are the dashed threshold lines (value, colour).
 
     All panels of a figure are drawn into one Axes in inch coordinates: a Matplotlib Axes per
     municipality costs tens of milliseconds to create and draw, 88 of them would be most of the report's time.
@@ -1428,13 +2007,11 @@ def _small_multiples(rep: Report, kom: list[Kommune], ms: list[date], dpi: int) 
     cell_h, title_h, gap_x, gap_y = 0.86, 0.16, 0.08, 0.16
     cell_w = (FIG_WIDTH_IN - left - right) / ncols
     n = len(ms)
-    thr = float(rep.rules.activity_threshold_pct)
     years = [i for i, m in enumerate(ms) if m.month == 1] or [0]
     year_labels = [months.label(ms[i])[:4] if ms[i].month == 1 else months.label(ms[i]) for i in years]
-    y_marks = ((0.0, "0 %"), (thr, f"{_plain(rep.rules.activity_threshold_pct)} %"), (100.0, "100 %"))
     uris = []
-    for start in range(0, len(kom), per_fig):
-        chunk = kom[start : start + per_fig]
+    for start in range(0, len(panels), per_fig):
+        chunk = panels[start : start + per_fig]
         nrows = math.ceil(len(chunk) / ncols)
         height = top_pad + nrows * cell_h + bottom_pad
         fig = Figure(figsize=(FIG_WIDTH_IN, height))
@@ -1443,47 +2020,44 @@ def _small_multiples(rep: Report, kom: list[Kommune], ms: list[date], dpi: int) 
         ax.set_autoscale_on(False)
         ax.set_xlim(0, FIG_WIDTH_IN)
         ax.set_ylim(0, height)
-        frames, thresholds, ticks = [], [], []
-        for i, k in enumerate(chunk):
+        frames, ticks = [], []
+        thresholds: dict[str, list] = {}
+        for i, (title, values, highlight) in enumerate(chunk):
             row, col = divmod(i, ncols)
             x0, w = left + col * cell_w + gap_x / 2, cell_w - gap_x
             y1 = height - top_pad - row * cell_h - title_h
             y0 = height - top_pad - (row + 1) * cell_h + gap_y
             h = y1 - y0
             xs = [x0 + (j + 0.5) / n * w for j in range(n)]
-            ys = [
-                y0 + float(r["share_pct"]) / 100 * h
-                if (r := rep.share.get((k.kode, m))) and r["share_pct"] is not None
-                else float("nan")
-                for m in ms
-            ]
-            earned3 = bool(k.tranches.get(3, {}).get("earned"))
-            colour = PALETTE["earned"] if earned3 else PALETTE["line"]
+            ys = [y0 + min(v, y_max) / y_max * h if v is not None else float("nan") for v in values]
+            colour = highlight or PALETTE["line"]
             frames.append([(x0, y1), (x0, y0), (x0 + w, y0)])
-            thresholds.append([(x0, y0 + thr / 100 * h), (x0 + w, y0 + thr / 100 * h)])
+            for v, c in lines:
+                thresholds.setdefault(c, []).append([(x0, y0 + v / y_max * h), (x0 + w, y0 + v / y_max * h)])
             ax.fill_between(xs, ys, y0, color=PALETTE["band"], lw=0)
             ax.plot(xs, ys, color=colour, lw=0.9, solid_joinstyle="round")
             ax.text(
                 x0 + w / 2,
                 y1 + 0.025,
-                ("✓ " if earned3 else "") + k.navn,
+                title,
                 ha="center",
                 va="bottom",
                 fontsize=5.8,
-                color=colour if earned3 else "#222222",
+                color=highlight or "#222222",
                 clip_on=False,
             )
             if col == 0:
                 for v, label in y_marks:
-                    ax.text(x0 - 0.04, y0 + v / 100 * h, label, ha="right", va="center", fontsize=4.8, color="#333333")
-                    ticks.append([(x0 - 0.025, y0 + v / 100 * h), (x0, y0 + v / 100 * h)])
+                    ax.text(x0 - 0.04, y0 + v / y_max * h, label, ha="right", va="center", fontsize=4.8, color="#333333")
+                    ticks.append([(x0 - 0.025, y0 + v / y_max * h), (x0, y0 + v / y_max * h)])
             if i + ncols >= len(chunk):  # the lowest panel of its column
                 for j, label in zip(years, year_labels, strict=True):
                     ax.text(xs[j], y0 - 0.035, label, ha="center", va="top", fontsize=4.8, color="#333333")
                     ticks.append([(xs[j], y0), (xs[j], y0 - 0.02)])
         ax.add_collection(LineCollection(frames, colors="#555555", linewidths=0.5))
         ax.add_collection(LineCollection(ticks, colors="#555555", linewidths=0.4))
-        ax.add_collection(LineCollection(thresholds, colors=PALETTE["req"], linewidths=0.6, linestyles="--"))
+        for c, segs in thresholds.items():
+            ax.add_collection(LineCollection(segs, colors=c, linewidths=0.6, linestyles="--"))
         uris.append(_png(fig, dpi))
     return uris
 
@@ -1584,8 +2158,95 @@ def render_html(rep: Report, charts: dict[str, object] | None = None) -> str:
         "wrap_id": lambda s: s.replace("_", "_\u200b"),
         "threshold": _plain(rep.rules.activity_threshold_pct),
         "coverage_required": _plain(rep.rules.coverage_required_pct),
+        **_html_fsm2(rep, t),
     }
     return env.get_template(HTML_TEMPLATE).render(**ctx)
+
+
+def _html_fsm2(rep: Report, t: Labels) -> dict[str, object]:
+    """The FSM2 section's context, and which sections the html has in which order (numbered in the TOC)."""
+    show_fsm1 = rep.has_fsm1 or not rep.has_fsm2
+    show_dq = show_fsm1 or bool(rep.dq_counts or rep.dq_history)
+    thresholds = rep.fsm2_thresholds
+    lo, hi = (thresholds[0], thresholds[-1]) if thresholds else (Decimal(15), Decimal(20))
+    rows = []
+    for k in rep.fsm2_codes:
+        r = rep.fsm2_at(k) or dict.fromkeys((*FSM2_COUNTS, "share_pct"))
+        rows.append(
+            {
+                "kode": k,
+                "navn": rep.name(k),
+                **{c: r.get(c) for c in (*FSM2_COUNTS, "share_pct")},
+                "band": _band(r, lo, hi),
+                "req": [(thr, rep.fsm2_req_by.get((k, thr))) for thr in thresholds],
+            }
+        )
+    recent = rep.fsm2_months[-6:]
+    recent_rows = [
+        {
+            "kode": k,
+            "navn": rep.name(k),
+            "cells": [(r, _band(r, lo, hi)) for m in recent for r in [rep.fsm2_at(k, m)]],
+        }
+        for k in rep.fsm2_codes
+    ]
+    national = rep.fsm2_sum() if rep.has_fsm2 else None
+    origin_rows = [
+        {
+            "origin": o,
+            "label": t.origin(o),
+            "now": (now := rep.fsm2_sum(rep.month, o)),
+            "band": _band(now, lo, hi),
+            "recent": [(n["share_pct"], _band(n, lo, hi)) for m in recent for n in [rep.fsm2_sum(m, o)]],
+        }
+        for o in ("ALL", *rep.fsm2_origins)
+    ]
+    newly = [{**r, "kommune_navn": rep.name(r["kommune_kode"])} for r in rep.fsm2_newly_met()]
+    order = (
+        (["due", "status", "totals", "changes", "visitation", "activity"] if show_fsm1 else ["changes"])
+        + (["fsm2"] if rep.has_fsm2 else [])
+        + ([] if show_fsm1 else ["fsm1"])
+        + (["dq"] if show_dq else [])
+        + ["rules"]
+    )
+    titles = {
+        "due": t("s_due", m=rep.label),
+        "status": t("s_status"),
+        "totals": t("s_totals"),
+        "changes": t("s_changes", p=rep.prev_label),
+        "visitation": t("s_visitation"),
+        "activity": t("s_activity"),
+        "fsm2": t("s_fsm2"),
+        "fsm1": t("s_fsm1"),
+        "dq": t("s_dq"),
+        "rules": t("s_rules"),
+    }
+    return {
+        "show_fsm1": show_fsm1,
+        "show_dq": show_dq,
+        "fsm1_absent": "" if show_fsm1 else rep.fsm1_absent_text(t),
+        "sections": [(sid, titles[sid]) for sid in order],
+        "num": {sid: i for i, sid in enumerate(order, 1)},
+        "fsm2_rows": rows,
+        "fsm2_national": national,
+        "fsm2_recent": recent,
+        "fsm2_recent_rows": recent_rows,
+        "fsm2_origin_rows": origin_rows,
+        "fsm2_thresholds": [_plain(x) for x in thresholds],
+        "fsm2_n_met": [(_plain(x), rep.fsm2_n_met(x)) for x in thresholds],
+        "fsm2_lo": _plain(lo),
+        "fsm2_hi": _plain(hi),
+        "fsm2_newly": newly,
+        "plain": _plain,
+    }
+
+
+def _band(r: dict[str, object] | None, lo: Decimal, hi: Decimal) -> str:
+    """'good' at the higher threshold, 'fair' at the lower, '' below (html cell classes); the exact fraction decides (F8)."""
+    if not r or not r.get("indsatsgruppe_n"):
+        return ""
+    active, ind = int(r["active_n"]), int(r["indsatsgruppe_n"])
+    return "good" if active * 100 >= hi * ind else "fair" if active * 100 >= lo * ind else ""
 
 
 def _national_coverage(rep: Report) -> Decimal | None:
@@ -1616,14 +2277,22 @@ def write_reports(month: date) -> dict[str, object]:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         rep = collect(conn, month)
-    if not rep.tranches:
-        log.warning("no FSM1 tranche status in the warehouse for %s: the report says so", rep.label)
+    if not rep.tranches and not rep.has_fsm2:
+        log.warning("no FSM1 tranche status and no FSM2 result in the warehouse for %s: the report says so", rep.label)
+    elif not rep.tranches:
+        log.info("%s: FSM2 only (no FSM1 tranche status)", rep.label)
     if not rep.reconciled:
         log.error("report %s does not reconcile: %s", rep.label, rep.totals())
     timings = {"read": time.perf_counter() - t0}
 
     t1 = time.perf_counter()
     _atomic_write(out / "tranche_report.csv", write_csv(csv_rows(rep)))
+    files = ["tranche_report.xlsx", "tranche_report.html", "tranche_report.csv"]
+    if rep.has_fsm2:
+        _atomic_write(out / FSM2_CSV, write_csv(fsm2_csv_rows(rep), FSM2_CSV_COLUMNS))
+        files.append(FSM2_CSV)
+    else:
+        (out / FSM2_CSV).unlink(missing_ok=True)  # a rerun reproduces the month: no stale FSM2 file
     timings["csv"] = time.perf_counter() - t1
 
     t1 = time.perf_counter()
@@ -1642,13 +2311,14 @@ def write_reports(month: date) -> dict[str, object]:
     tot = rep.totals()
     seconds = time.perf_counter() - t0
     log.info(
-        "report for %s: %d municipalities, %d rows, due %s DKK, earned to date %s DKK%s, in %s (%.2fs: %s)",
+        "report for %s: %d municipalities, %d rows, due %s DKK, earned to date %s DKK%s%s, in %s (%.2fs: %s)",
         rep.label,
         len(rep.kommuner),
         len(rep.tranches),
         tot["due"],
         tot["earned"],
         " [INTERNAL]" if rep.internal else "",
+        f"; FSM2 {len(rep.fsm2_codes)} municipalities" if rep.has_fsm2 else "",
         out,
         seconds,
         {k: round(v, 2) for k, v in timings.items()},
@@ -1665,6 +2335,22 @@ def write_reports(month: date) -> dict[str, object]:
         "reconciled": rep.reconciled,
         "internal": rep.internal,
         "sheets": sheets,
-        "files": ["tranche_report.xlsx", "tranche_report.html", "tranche_report.csv"],
+        "files": files,
+        "fsm2": _fsm2_summary(rep),
         "seconds": round(seconds, 2),
+    }
+
+
+def _fsm2_summary(rep: Report) -> dict[str, object] | None:
+    """FSM2 in the task's return value (XCom): counts and shares only."""
+    if not rep.has_fsm2:
+        return None
+    nat = rep.fsm2_sum()
+    return {
+        "municipalities": len(rep.fsm2_codes),
+        "indsatsgruppe": nat["indsatsgruppe_n"],
+        "active": nat["active_n"],
+        "share_pct": None if nat["share_pct"] is None else str(nat["share_pct"]),
+        "met": {_plain(t): rep.fsm2_n_met(t) for t in rep.fsm2_thresholds},
+        "newly_met": len(rep.fsm2_newly_met()),
     }
