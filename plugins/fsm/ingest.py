@@ -2,27 +2,39 @@
 
 Per file: rows read = rows loaded + rows rejected, each reject with its physical line
 number, reason and the row with anything CPR-shaped masked. A file unusable as a whole
-raises `LandingError` naming it. A file is loaded in one transaction, keyed by
-(feed, name, sha256): loading it again changes nothing.
+raises `LandingError` naming it and the problem. A file is loaded in one transaction, keyed
+by (feed, name, sha256): loading it again changes nothing, and a failure or a killed process
+leaves nothing of it behind.
+
+Files are streamed: decoded, parsed, validated and copied in chunks of FSM_INGEST_CHUNK_ROWS
+rows, so memory stays bounded whatever the size; FSM_MAX_FILE_BYTES and FSM_MAX_FILE_ROWS fail
+a file that is too large. A physical line is never lost: a record that runs over several lines
+is accepted only when its line breaks sit in free text (fritagelse_aarsag); otherwise (an
+unbalanced quote) each of its physical lines is rejected on its own.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import json
 import logging
+import os
 import re
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 
 import numpy as np
 import pandas as pd
+import psycopg
 
 from fsm import cpr as cprmod
-from fsm.config import kommuner
+from fsm.config import kommuner, max_file_bytes
 from fsm.landing import LandingError, LandingFile, LandingZone
 from fsm.warehouse import connect
 
@@ -54,6 +66,15 @@ FEED_COLUMNS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 # Columns that may be missing from the header altogether (filled with empty).
 OPTIONAL_COLUMNS = {"markings": {"fritagelse_aarsag"}}
+# Identifiers stored as given: bounded, one line, no control characters (they key DQ rows and indexes).
+ID_COLUMNS = {"markings": ("marking_id",), "tilbud": ("tilbud_id",)}
+MAX_ID_CHARS = 100
+_CPR_IN_TEXT = r"(?<!\d)(\d{6}[ \-\u2010-\u2015]?\d{4})(?!\d)"
+# Free text: the only fields a quoted line break may sit in; anything CPR-shaped in it is masked.
+FREE_TEXT_COLUMNS = {"markings": ("fritagelse_aarsag",)}
+MAX_TEXT_CHARS = 1000
+MAX_REASON_CHARS = 500
+MAX_LINE_CHARS = 16 * 1024**2  # one physical line; the csv module refuses fields over 128 KiB anyway
 # Feeds whose file with a header and no rows is a valid empty delivery.
 EMPTY_ALLOWED = {"ydelse", "tilbud", "timer", "uddannelse", "allocations"}
 
@@ -71,88 +92,247 @@ class FileResult:
         return self.__dict__.copy()
 
 
-# --- reading ------------------------------------------------------------------------------
+# --- reading (streamed in chunks: memory stays bounded whatever the file's size) -------------
+
+
+def max_file_rows() -> int:
+    """FSM_MAX_FILE_ROWS: a file with more data rows fails clearly (default 20 million)."""
+    return int(os.environ.get("FSM_MAX_FILE_ROWS", 20_000_000))
+
+
+def chunk_rows() -> int:
+    """Rows validated and copied per step (FSM_INGEST_CHUNK_ROWS); the whole file is still one transaction."""
+    return max(1, int(os.environ.get("FSM_INGEST_CHUNK_ROWS", 50_000)))
+
+
+def _problem(f: LandingFile, problem: str) -> LandingError:
+    """A whole-file failure naming the file; anything CPR-shaped in the problem (a header that is data) is masked."""
+    return LandingError(f"{f.uri}: {cprmod.mask(problem)[:2000]}")
 
 
 @dataclass
 class RawTable:
-    frame: pd.DataFrame  # required columns as str + line_no
+    frame: pd.DataFrame  # required columns as str + line_no + _raw (CPR masked)
     rejects: list[tuple[int, str, str]]  # (line_no, reason, raw row)
     rows_read: int
 
 
 def read_table(f: LandingFile, data: bytes) -> RawTable:
+    """The whole file as one table (convenience for small files; `load_file` streams chunks)."""
     if not data:
-        raise LandingError(f"{f.uri}: the file is empty (zero bytes)")
-    return _read_parquet(f, data) if f.fmt == "parquet" else _read_csv(f, data)
+        raise _problem(f, "the file is empty (zero bytes)")
+    parts = list(iter_chunks(f, io.BytesIO(data)))
+    frame = pd.concat([p.frame for p in parts], ignore_index=True)
+    return RawTable(frame, [r for p in parts for r in p.rejects], sum(p.rows_read for p in parts))
 
 
-def _read_csv(f: LandingFile, data: bytes) -> RawTable:
-    try:
-        text = data.decode("utf-8-sig")  # a byte-order mark is allowed
-    except UnicodeDecodeError as exc:
-        raise LandingError(
-            f"{f.uri}: not UTF-8 (invalid byte 0x{data[exc.start]:02x} at offset {exc.start}); re-export the file as UTF-8"
-        ) from exc
-    first_line = text.split("\n", 1)[0]
-    sep = ";" if first_line.count(";") >= first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+def iter_chunks(f: LandingFile, stream, size: int | None = None, digest=None) -> Iterator[RawTable]:
+    """The file as consecutive chunks of about `chunk_rows()` rows; raises LandingError for a file unusable as a whole.
+
+    `digest` (a hashlib object) sees every byte of a CSV file as it is read.
+    """
+    if size == 0:
+        raise _problem(f, "the file is empty (zero bytes)")
+    if f.fmt == "parquet":
+        return _iter_parquet(f, stream)
+    return _iter_csv(f, stream, digest)
+
+
+class _TextLines:
+    r"""Physical lines (terminator kept) of a UTF-8 byte stream, decoded incrementally.
+
+    Lines end at \r\n, \r or \n, exactly as the csv module counts them. `take()` returns the
+    lines handed out since the previous call: the physical lines of the record just parsed.
+    """
+
+    BLOCK = 1 << 20
+
+    def __init__(self, f: LandingFile, stream, digest=None):
+        self.f = f
+        self.stream = stream
+        self.decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+        self.pending: deque[str] = deque()
+        self.tail = ""
+        self.bytes_read = 0
+        self.produced = 0  # complete lines split off so far
+        self.handed = 0  # lines given to the csv reader
+        self.taken: list[str] = []
+        self.eof = False
+        self.digest = digest
+        self.limit = max_file_bytes()
+        self.first_bytes = b""
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        while not self.pending:
+            if self.eof:
+                raise StopIteration
+            self._fill()
+        line = self.pending.popleft()
+        self.handed += 1
+        self.taken.append(line)
+        return line
+
+    def peek(self) -> str | None:
+        while not self.pending and not self.eof:
+            self._fill()
+        return self.pending[0] if self.pending else None
+
+    def take(self) -> list[str]:
+        out, self.taken = self.taken, []
+        return out
+
+    def _fill(self) -> None:
+        block = self.stream.read(self.BLOCK)
+        if not self.first_bytes:
+            self.first_bytes = block[:4]
+        self.bytes_read += len(block)
+        if self.bytes_read > self.limit:
+            raise _problem(self.f, f"more than FSM_MAX_FILE_BYTES={self.limit:,} bytes")
+        if self.digest is not None:
+            self.digest.update(block)
+        final = not block
+        try:
+            text = self.decoder.decode(block, final=final)
+        except UnicodeDecodeError as exc:
+            raise self._not_utf8(exc, len(block)) from exc
+        text = self.tail + text
+        lines = io.StringIO(text, newline="").readlines()
+        self.tail = ""
+        if lines and not final:
+            last = lines[-1]
+            if not last.endswith(("\n", "\r")) or last.endswith("\r"):  # incomplete, or '\r' that may precede '\n'
+                self.tail = lines.pop()
+        if len(self.tail) > MAX_LINE_CHARS:  # no line break for megabytes: not a CSV export, and memory must stay bounded
+            raise _problem(self.f, f"line {self.produced + len(lines) + 1} is longer than {MAX_LINE_CHARS:,} characters")
+        self.pending.extend(lines)
+        self.produced += len(lines)
+        self.eof = final
+
+    def _not_utf8(self, exc: UnicodeDecodeError, block_len: int) -> LandingError:
+        data = exc.object  # the decoder's buffered bytes + this block
+        offset = self.bytes_read - len(data) + exc.start
+        if self.first_bytes.startswith(codecs.BOM_UTF8) and self.bytes_read == block_len:
+            offset += 3  # utf-8-sig hands the decoder the bytes after the byte-order mark
+        before = self.tail + bytes(data[: exc.start]).decode("utf-8", "replace")
+        line = self.produced + 1 + len(_LINE_BREAK.findall(before))
+        hint = " (it starts with a UTF-16 byte-order mark)" if self.first_bytes[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+        return _problem(
+            self.f,
+            f"not UTF-8{hint}: invalid byte 0x{data[exc.start]:02x} at offset {offset} (line {line}); re-export the file as UTF-8",
+        )
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _iter_csv(f: LandingFile, stream, digest=None) -> Iterator[RawTable]:
+    lines = _TextLines(f, stream, digest)
+    head = lines.peek()
+    if head is None:
+        raise _problem(f, "the file is empty (zero bytes)" if lines.bytes_read == 0 else "the file has no header row")
+    if "\x00" in head:
+        raise _problem(f, "NUL bytes in the header row: a UTF-16 or binary file? Re-export the file as UTF-8")
+    sep = ";" if head.count(";") >= head.count(",") else ","
+    reader = csv.reader(lines, delimiter=sep)
     try:
         header_raw = next(reader)
     except StopIteration:
-        raise LandingError(f"{f.uri}: the file has no header row") from None
+        raise _problem(f, "the file has no header row") from None
     except csv.Error as exc:
-        raise LandingError(f"{f.uri}: unreadable header row ({exc})") from exc
-    header = [h.strip().lower() for h in header_raw]
+        raise _problem(f, f"unreadable header row ({exc})") from exc
+    lines.take()
+    header = [h.replace("\ufeff", "").strip().lower() for h in header_raw]  # a second byte-order mark, too
     positions = _column_positions(f, header)
+    cols = FEED_COLUMNS[f.feed]
+    width = len(header)
+    cpr_at = header.index("cpr") if "cpr" in header else None
+    free_text = {header.index(c) for c in FREE_TEXT_COLUMNS.get(f.feed, ()) if c in header}
+    limit, step = max_file_rows(), chunk_rows()
 
     rows: list[list[str]] = []
     line_nos: list[int] = []
+    raws: list[str] = []
     rejects: list[tuple[int, str, str]] = []
-    rows_read = 0
-    prev_line = reader.line_num
-    width = len(header)
+    rows_read = total = 0  # in this chunk, in the file
     while True:
-        start = prev_line + 1
+        if total + rows_read > limit:
+            raise _problem(f, f"more than {limit:,} rows: exceeds the input limit FSM_MAX_FILE_ROWS={limit:,}")
+        if len(rows) + len(rejects) >= step:
+            yield _csv_chunk(cols, rows, line_nos, raws, rejects, rows_read)
+            total += rows_read
+            rows, line_nos, raws, rejects, rows_read = [], [], [], [], 0
+        start = lines.handed + 1
         try:
             record = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            rows_read += 1
-            rejects.append((start, f"unreadable row: {exc}", _physical_lines(text, start, reader.line_num)))
-            prev_line = reader.line_num
+            physical = lines.take()
+            rejects += _split_record(start, physical, f"unreadable row: {exc}", sep, cpr_at)
+            rows_read += len(physical)
             continue
-        prev_line = reader.line_num
+        physical = lines.take()
+        if len(physical) > 1:
+            problem = _multiline_problem(record, physical, sep, header, free_text)
+            if problem:
+                rejects += _split_record(start, physical, problem, sep, cpr_at)
+                rows_read += len(physical)
+                continue
         rows_read += 1
         raw = sep.join(record)
         if not record or all(not c.strip() for c in record):
             rejects.append((start, "empty line", raw))
         elif len(record) != width:
-            rejects.append((start, f"expected {width} fields, found {len(record)}", raw))
-        elif [c.strip().lower() for c in record] == header:
+            rejects.append((start, f"expected {width} fields, found {len(record)}", _mask_field(raw, sep, cpr_at)))
+        elif record[0].strip().lower() == header[0] and [c.strip().lower() for c in record] == header:
             rejects.append((start, "repeated header row", raw))
         elif "\x00" in raw:
-            rejects.append((start, "NUL byte in row", raw.replace("\x00", "\\0")))
+            rejects.append((start, "NUL byte in row", _mask_field(raw, sep, cpr_at).replace("\x00", "\\0")))
         else:
             rows.append([record[i].strip() if i is not None else "" for i in positions])
             line_nos.append(start)
-    cols = FEED_COLUMNS[f.feed]
+            raws.append(raw if cpr_at is None else sep.join([*record[:cpr_at], "XXXXXX-XXXX", *record[cpr_at + 1 :]]))
+    yield _csv_chunk(cols, rows, line_nos, raws, rejects, rows_read)
+
+
+def _csv_chunk(cols, rows, line_nos, raws, rejects, rows_read) -> RawTable:
     frame = pd.DataFrame(rows, columns=list(cols), dtype=object) if rows else pd.DataFrame(columns=list(cols), dtype=object)
     frame["line_no"] = np.array(line_nos, dtype=np.int64)
-    frame["_raw"] = [sep.join(r) for r in _mask_cpr_column(f.feed, rows)]
-    cpr_at = header.index("cpr") if "cpr" in header else None
-    rejects = [(ln, reason, _mask_field(raw, sep, cpr_at)) for ln, reason, raw in rejects]
+    frame["_raw"] = raws  # the record as read, its CPR field masked (what a reject shows)
     return RawTable(frame, rejects, rows_read)
 
 
-def _mask_cpr_column(feed: str, rows: list[list[str]]) -> list[list[str]]:
-    """Rejected rows are stored with the CPR field masked, whatever it holds (a typo is still personal)."""
-    cols = FEED_COLUMNS[feed]
-    if "cpr" not in cols:
-        return rows
-    i = cols.index("cpr")
-    return [[*r[:i], "XXXXXX-XXXX", *r[i + 1 :]] for r in rows]
+MAX_TEXT_LINES = 20
+
+
+def _multiline_problem(record: list[str], physical: list[str], sep: str, header: list[str], free_text: set[int]) -> str | None:
+    """A record over several physical lines is real only when its line breaks sit in free text, and
+    no line inside it looks like a whole row (two stray quotes must not swallow the rows between)."""
+    width = len(header)
+    if len(record) != width:
+        return f"expected {width} fields, found {len(record)}"
+    for i, value in enumerate(record):
+        if i not in free_text and ("\n" in value or "\r" in value):
+            return f"line break inside the quoted {header[i] or 'unnamed'} field"
+    if len(physical) > MAX_TEXT_LINES:
+        return f"quoted text over more than {MAX_TEXT_LINES} lines"
+    if width > 1 and any(line.count(sep) >= width - 1 for line in physical[1:]):
+        return "a line inside the quoted text looks like a whole row"
+    return None
+
+
+def _split_record(start: int, physical: list[str], problem: str, sep: str, cpr_at: int | None) -> list[tuple[int, str, str]]:
+    """An unreadable record over several lines (an unbalanced quote …): one reject per physical line, none lost."""
+    texts = [line.rstrip("\r\n") for line in physical] or [""]
+    if len(texts) == 1:
+        return [(start, problem, _mask_field(texts[0], sep, cpr_at)[:2000])]
+    end = start + len(texts) - 1
+    out = [(start, f"{problem}; an unbalanced quote? the record runs over lines {start}-{end}, each rejected", "")]
+    out += [(start + i, f"inside the unreadable record of lines {start}-{end}", "") for i in range(1, len(texts))]
+    return [(ln, reason, _mask_field(t, sep, cpr_at)[:2000]) for (ln, reason, _), t in zip(out, texts, strict=True)]
 
 
 def _mask_field(raw: str, sep: str, position: int | None) -> str:
@@ -164,44 +344,103 @@ def _mask_field(raw: str, sep: str, position: int | None) -> str:
     return sep.join(parts)
 
 
-def _physical_lines(text: str, first: int, last: int) -> str:
-    lines = text.split("\n")[first - 1 : max(first, last)]
-    return "\n".join(lines)[:2000]
-
-
 def _column_positions(f: LandingFile, header: list[str]) -> list[int | None]:
     required = FEED_COLUMNS[f.feed]
     optional = OPTIONAL_COLUMNS.get(f.feed, set())
+    twice = sorted({c for c in required if header.count(c) > 1})
+    if twice:
+        raise _problem(f, f"column(s) {', '.join(twice)} appear more than once in the header")
     missing = [c for c in required if c not in header and c not in optional]
     if missing:
-        raise LandingError(
-            f"{f.uri}: missing required column(s) {', '.join(missing)} (header has: {', '.join(header) or 'nothing'})"
-        )
+        shown = ", ".join(h[:40] for h in header[:30]) or "nothing"
+        raise _problem(f, f"missing required column(s) {', '.join(missing)} (header has: {shown})")
     return [header.index(c) if c in header else None for c in required]
 
 
-def _read_parquet(f: LandingFile, data: bytes) -> RawTable:
+# Parquet: the Arrow types each column may have. Anything else is a wrong schema (a CPR stored as an
+# integer has lost its leading zero; a cvr likewise), and fails the file naming column and type.
+_TEXT = ("string", "large_string", "null", "dictionary")
+_PARQUET_TYPES: dict[str, tuple[str, ...]] = {
+    "kommune_kode": (*_TEXT, "integer"),
+    "start_date": (*_TEXT, "date", "timestamp"),
+    "end_date": (*_TEXT, "date", "timestamp"),
+    "registered_at": (*_TEXT, "timestamp"),
+    "introduktionsprogram": (*_TEXT, "integer", "bool"),
+    "subsidised": (*_TEXT, "integer", "bool"),
+    "su_eligible": (*_TEXT, "integer", "bool"),
+    "hours": (*_TEXT, "integer", "floating", "decimal"),
+    "grant_dkk": (*_TEXT, "integer", "decimal", "floating"),
+}
+
+
+def _arrow_kind(t) -> str:
+    import pyarrow.types as pat
+
+    for kind, test in (
+        ("string", pat.is_string),
+        ("large_string", pat.is_large_string),
+        ("null", pat.is_null),
+        ("integer", pat.is_integer),
+        ("floating", pat.is_floating),
+        ("decimal", pat.is_decimal),
+        ("bool", pat.is_boolean),
+        ("date", pat.is_date),
+        ("timestamp", pat.is_timestamp),
+    ):
+        if test(t):
+            return kind
+    if pat.is_dictionary(t):
+        return "dictionary" if _arrow_kind(t.value_type) in ("string", "large_string") else "other"
+    return "other"
+
+
+def _iter_parquet(f: LandingFile, stream) -> Iterator[RawTable]:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(data))
+        pf = pq.ParquetFile(stream)
+        schema = pf.schema_arrow
+        num_rows = pf.metadata.num_rows
     except Exception as exc:
-        raise LandingError(f"{f.uri}: not a readable Parquet file ({exc})") from exc
-    header = [c.strip().lower() for c in table.column_names]
+        raise _problem(f, f"not a readable Parquet file ({type(exc).__name__}: {str(exc)[:300]})") from exc
+    header = [c.strip().lower() for c in schema.names]
     positions = _column_positions(f, header)
     cols = FEED_COLUMNS[f.feed]
-    frame = pd.DataFrame(index=range(table.num_rows))
+    limit = max_file_rows()
+    if num_rows > limit:
+        raise _problem(f, f"{num_rows:,} rows exceeds the input limit FSM_MAX_FILE_ROWS={limit:,}")
     for name, pos in zip(cols, positions, strict=True):
         if pos is None:
-            frame[name] = ""
             continue
-        values = table.column(pos).to_pylist()
-        frame[name] = [_parquet_text(v) for v in values]
-    # Parquet has no lines: row i is reported as line i + 2, as if the header were line 1.
-    frame["line_no"] = np.arange(2, table.num_rows + 2, dtype=np.int64)
-    shown = frame[list(cols)].assign(cpr="XXXXXX-XXXX") if "cpr" in cols else frame[list(cols)]
-    frame["_raw"] = shown.agg(";".join, axis=1) if table.num_rows else []
-    return RawTable(frame.astype({c: object for c in cols}), [], table.num_rows)
+        t = schema.field(pos).type
+        if _arrow_kind(t) not in _PARQUET_TYPES.get(name, _TEXT):
+            raise _problem(f, f"wrong schema: column {name} has Parquet type {t}, expected text")
+    read = [schema.names[p] for p in positions if p is not None]
+    line = 2  # Parquet has no lines: row i is reported as line i + 2, as if the header were line 1
+    seen = 0
+    batches = pf.iter_batches(batch_size=chunk_rows(), columns=read, use_threads=False)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            break
+        except Exception as exc:
+            raise _problem(f, f"not a readable Parquet file ({type(exc).__name__}: {str(exc)[:300]})") from exc
+        n = batch.num_rows
+        seen += n
+        if seen > limit:
+            raise _problem(f, f"more than {limit:,} rows: exceeds the input limit FSM_MAX_FILE_ROWS={limit:,}")
+        frame = pd.DataFrame(index=range(n))
+        for name, pos in zip(cols, positions, strict=True):
+            frame[name] = "" if pos is None else [_parquet_text(v) for v in batch.column(schema.names[pos]).to_pylist()]
+        frame = frame.astype(dict.fromkeys(cols, object))
+        frame["line_no"] = np.arange(line, line + n, dtype=np.int64)
+        line += n
+        shown = frame[list(cols)].assign(cpr="XXXXXX-XXXX") if "cpr" in cols else frame[list(cols)]
+        frame["_raw"] = shown.agg(";".join, axis=1) if n else []
+        yield RawTable(frame, [], n)
+    if seen == 0:
+        yield RawTable(pd.DataFrame(columns=[*cols, "line_no", "_raw"], dtype=object).astype({"line_no": np.int64}), [], 0)
 
 
 def _parquet_text(v: object) -> str:
@@ -209,8 +448,14 @@ def _parquet_text(v: object) -> str:
         return ""
     if isinstance(v, bool):
         return "1" if v else "0"
+    if isinstance(v, datetime):
+        if v.tzinfo is None and v.time() == dtime(0) and not v.microsecond:
+            return v.date().isoformat()  # a date stored as a timestamp at midnight
+        return v.isoformat()
     if isinstance(v, date):
         return v.isoformat()
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v)) if not isinstance(v, bool) else str(v)
     return str(v).strip()
 
 
@@ -233,6 +478,23 @@ class Checker:
 
     def required(self, col: str) -> None:
         self.fail(self.df[col].eq(""), f"{col} is missing")
+
+    def hygiene(self, feed: str) -> None:
+        """What no column may hold (PostgreSQL refuses NUL), and bounds on the free text we store as given."""
+        for col in FEED_COLUMNS[feed]:
+            self.fail(self.df[col].str.contains("\x00", regex=False), f"NUL byte in {col}")
+        for col in ID_COLUMNS.get(feed, ()):
+            s = self.df[col]
+            self.fail(s.str.len() > MAX_ID_CHARS, f"{col} longer than {MAX_ID_CHARS} characters")
+            self.fail(s.str.contains(r"[\x00-\x1f\x7f]", regex=True), f"{col} contains a line break or control character")
+            # An id holding a valid CPR would put a raw CPR in the warehouse (CONTRACT §2): the row is refused.
+            found = s.str.extract(_CPR_IN_TEXT, expand=False)
+            if found.notna().any():
+                uniq = pd.unique(found.dropna())
+                valid = found.map({v: cprmod.normalise(v) is not None for v in uniq}).fillna(False).astype(bool)
+                self.fail(valid, f"{col} holds what looks like a CPR number")
+        for col in FREE_TEXT_COLUMNS.get(feed, ()):
+            self.fail(self.df[col].str.len() > MAX_TEXT_CHARS, f"{col} longer than {MAX_TEXT_CHARS} characters")
 
     def cpr(self) -> None:
         values = self.df["cpr"]
@@ -291,12 +553,15 @@ class Checker:
             utc.loc[aware_idx] = pd.to_datetime(s.loc[aware_idx], format="ISO8601", utc=True, errors="coerce")
         self.fail(s.eq(""), f"{col} is missing")
         self.fail(utc.isna(), lambda d: f"unparsable {col} '" + d[col].str.slice(0, 40) + "' (expected ISO 8601)")
+        lo, hi = (pd.Timestamp(x, tz="Europe/Copenhagen") for x in PLAUSIBLE_DATES)
+        self.fail(utc.notna() & ((utc < lo) | (utc > hi)), lambda d: f"{col} '" + d[col].str.slice(0, 40) + "' outside 1990–2035")
         local_date = utc.dt.tz_convert("Europe/Copenhagen").dt.date
         return utc, local_date
 
     def finish(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         ok = self.reason.isna()
-        return self.df.loc[ok].copy(), self.df.loc[~ok].assign(reason=self.reason[~ok])
+        reasons = self.reason[~ok].map(lambda r: str(r).replace("\x00", "\\0")[:MAX_REASON_CHARS])
+        return self.df.loc[ok].copy(), self.df.loc[~ok].assign(reason=reasons)
 
 
 def _iso_week_month(values: pd.Series) -> pd.Series:
@@ -323,19 +588,29 @@ def _hours(values: pd.Series) -> pd.Series:
 
 def _money(values: pd.Series) -> pd.Series:
     text = values.where(~values.str.contains(","), values.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
-    return text.where(text.str.fullmatch(r"\d+(\.\d{1,2})?"), None)
+    return text.where(text.str.fullmatch(r"\d{1,12}(\.\d{1,2})?"), None)  # NUMERIC(14, 2)
 
 
-def validate(feed: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(rows to load with typed columns, rejected rows with a `reason`)."""
+def validate(feed: str, frame: pd.DataFrame, seen_ids: dict[str, int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rows to load with typed columns, rejected rows with a `reason`).
+
+    `seen_ids` carries marking_id -> first line across the chunks of one markings file.
+    """
     c = Checker(frame)
+    c.hygiene(feed)
     if feed == "markings":
         c.required("marking_id")
-        first_line = frame.groupby("marking_id")["line_no"].transform("min")
+        seen_ids = {} if seen_ids is None else seen_ids
+        ids = frame["marking_id"]
+        first_in_chunk = frame.groupby("marking_id")["line_no"].transform("min")
+        earlier = ids.map(seen_ids).astype("float64")
+        first_line = earlier.fillna(first_in_chunk).astype(np.int64)
         c.fail(
-            frame["line_no"].ne(first_line) & frame["marking_id"].ne(""),
+            frame["line_no"].ne(first_line) & ids.ne(""),
             lambda d: "marking_id repeated in the snapshot (first at line " + first_line[d.index].astype(str) + ")",
         )
+        new = first_in_chunk[ids.ne("") & ids.map(seen_ids).isna()]
+        seen_ids.update(zip(ids[new.index], new, strict=True))
         c.cpr()
         c.kommune()
         c.code("marking_code", MARKING_CODES)
@@ -419,7 +694,7 @@ def _staging_frame(feed: str, ok: pd.DataFrame, f: LandingFile, file_id: int) ->
         out["end_date"] = ok["end"]
         out["registered_at"] = ok["reg_utc"].map(lambda t: t.isoformat())
         out["registered_date"] = ok["reg_date"]
-        out["fritagelse_aarsag"] = ok["fritagelse_aarsag"].replace("", None)
+        out["fritagelse_aarsag"] = ok["fritagelse_aarsag"].map(cprmod.mask).replace("", None)  # free text: no CPR kept
     elif feed == "ydelse":
         out["delivery_month"] = f.period
         out["iso_week"] = ok["iso_week"]
@@ -453,18 +728,41 @@ def _staging_frame(feed: str, ok: pd.DataFrame, f: LandingFile, file_id: int) ->
     return out[list(cols)]
 
 
+def _python_values(s: pd.Series) -> list[object]:
+    """Plain Python values with None for every kind of missing (NaT, NaN, NA): what COPY needs."""
+    if pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return s.tolist()
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):  # a date column whose values are all missing
+        return [None if v is pd.NaT else v.date() for v in s.tolist()]
+    return [None if v is None or v is pd.NaT or v is pd.NA or (isinstance(v, float) and v != v) else v for v in s.tolist()]
+
+
 def _copy(conn, table: str, frame: pd.DataFrame) -> None:
+    """COPY the frame row by row (psycopg adapts each value: NULL stays NULL, a '\\N' text stays text)."""
     if frame.empty:
         return
-    buf = io.StringIO()
-    frame.to_csv(buf, index=False, header=False, na_rep="\\N")
-    with conn.cursor().copy(f"copy {table} ({', '.join(frame.columns)}) from stdin with (format csv, null '\\N')") as cp:
-        cp.write(buf.getvalue())
+    columns = [_python_values(frame[c]) for c in frame.columns]
+    with conn.cursor().copy(f"copy {table} ({', '.join(frame.columns)}) from stdin") as cp:
+        for row in zip(*columns, strict=True):
+            cp.write_row(row)
+
+
+def _copy_rejects(conn, f: LandingFile, file_id: int, rejects: list[tuple[int, str, str]]) -> None:
+    if not rejects:
+        return
+    with conn.cursor().copy("copy ingest_rejects (file, line_no, file_id, feed, reason, row_masked) from stdin") as cp:
+        for line_no, reason, raw in rejects:
+            clean_reason = cprmod.mask(str(reason).replace("\x00", "\\0"))[:MAX_REASON_CHARS]
+            cp.write_row((f.name, int(line_no), file_id, f.feed, clean_reason, cprmod.mask(raw.replace("\x00", "\\0"))[:4000]))
+
+
+# Errors in the values of a file that reached the warehouse: the file's problem, not the warehouse's.
+_REFUSED = (psycopg.DataError, psycopg.IntegrityError, psycopg.errors.ProgramLimitExceeded)
 
 
 def load_file(zone: LandingZone, f: LandingFile) -> FileResult:
-    data = zone.read_bytes(f)
-    sha = hashlib.sha256(data).hexdigest()
+    """Load one file in one transaction: all its rows and rejects, or nothing. Streams in chunks."""
+    sha = zone.sha256(f)
     with connect() as conn:
         # One loader per feed at a time; re-check inside the lock so concurrent runs load once.
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"ingest:{f.feed}",))
@@ -474,35 +772,45 @@ def load_file(zone: LandingZone, f: LandingFile) -> FileResult:
         ).fetchone()
         if seen:
             return FileResult(f.feed, f.name, "skipped", *seen)
-        raw = read_table(f, data)
-        if raw.rows_read == 0 and f.feed not in EMPTY_ALLOWED:
-            raise LandingError(f"{f.uri}: a {f.feed} snapshot with a header and no rows is never a valid delivery")
-        ok, bad = validate(f.feed, raw.frame)
-        rejects = [(ln, reason, text) for ln, reason, text in raw.rejects]
-        rejects += list(zip(bad["line_no"].tolist(), bad["reason"].tolist(), bad["_raw"].tolist(), strict=True))
-        assert raw.rows_read == len(ok) + len(rejects), f"{f.uri}: reconciliation failed"
+        size = zone.size(f)
         file_id = conn.execute(
             "insert into ingest_file (feed, file_name, uri, sha256, period, size_bytes, rows_read, rows_loaded, rows_rejected)"
-            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s) returning file_id",
-            (f.feed, f.name, f.uri, sha, f.period, len(data), raw.rows_read, len(ok), len(rejects)),
+            " values (%s, %s, %s, %s, %s, %s, 0, 0, 0) returning file_id",
+            (f.feed, f.name, f.uri, sha, f.period, size if size is not None else -1),
         ).fetchone()[0]
         table = _STAGING_COLUMNS[f.feed][0]
-        _copy(conn, table, _staging_frame(f.feed, ok, f, file_id))
-        if rejects:
-            rej = pd.DataFrame(
-                {
-                    "file": f.name,
-                    "line_no": [r[0] for r in rejects],
-                    "file_id": file_id,
-                    "feed": f.feed,
-                    "reason": [cprmod.mask(r[1]) for r in rejects],
-                    "row_masked": [cprmod.mask(r[2].replace("\x00", "\\0"))[:4000] for r in rejects],
-                }
-            )
-            _copy(conn, "ingest_rejects", rej)
+        read = loaded = rejected = 0
+        digest = hashlib.sha256()
+        seen_ids: dict[str, int] = {}
+        try:
+            with zone.open(f) as stream:
+                for chunk in iter_chunks(f, stream, size, digest):
+                    ok, bad = validate(f.feed, chunk.frame, seen_ids)
+                    rejects = chunk.rejects + list(
+                        zip(bad["line_no"].tolist(), bad["reason"].tolist(), bad["_raw"].tolist(), strict=True)
+                    )
+                    if chunk.rows_read != len(ok) + len(rejects):  # never silently lose a row
+                        raise _problem(f, f"reconciliation failed: read {chunk.rows_read} != {len(ok)} + {len(rejects)}")
+                    _copy(conn, table, _staging_frame(f.feed, ok, f, file_id))
+                    _copy_rejects(conn, f, file_id, rejects)
+                    read, loaded, rejected = read + chunk.rows_read, loaded + len(ok), rejected + len(rejects)
+        except _REFUSED as exc:
+            raise _problem(f, f"the warehouse refused a value ({type(exc).__name__}: {str(exc)[:300]})") from exc
+        if read == 0 and f.feed not in EMPTY_ALLOWED:
+            raise _problem(f, f"a {f.feed} snapshot with a header and no rows is never a valid delivery")
+        if (digest.hexdigest() if f.fmt == "csv" else zone.sha256(f)) != sha:
+            raise _problem(f, "the file changed while it was being loaded (a redelivery in progress?); the next try loads it")
+        conn.execute(
+            "update ingest_file set rows_read = %s, rows_loaded = %s, rows_rejected = %s where file_id = %s",
+            (read, loaded, rejected, file_id),
+        )
+        n_stg = conn.execute(f"select count(*) from {table} where file_id = %s", (file_id,)).fetchone()[0]
+        n_rej = conn.execute("select count(*) from ingest_rejects where file_id = %s", (file_id,)).fetchone()[0]
+        if (n_stg, n_rej) != (loaded, rejected):
+            raise _problem(f, f"reconciliation failed in the warehouse: staged {n_stg}/{loaded}, rejects {n_rej}/{rejected}")
         # Fresh statistics: the next queries (rules, GX, marts) plan on them; stale ones cost minutes.
         conn.execute(f"analyze {table}")
-    result = FileResult(f.feed, f.name, "loaded", raw.rows_read, len(ok), len(rejects))
+    result = FileResult(f.feed, f.name, "loaded", read, loaded, rejected)
     log.info("%s: read %d = loaded %d + rejected %d", f.uri, result.rows_read, result.rows_loaded, result.rows_rejected)
     return result
 

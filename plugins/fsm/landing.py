@@ -6,6 +6,7 @@ same way production reads s3://… .
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -67,12 +68,45 @@ class LandingZone:
             found.append(LandingFile(feed, name, path, self._uri(folder, name), period, m.group("fmt")))
         return sorted(found, key=lambda f: (f.period, f.name))
 
-    def read_bytes(self, f: LandingFile) -> bytes:
-        size = self.fs.size(f.path)
+    def size(self, f: LandingFile) -> int | None:
+        """The file's size after the input-limit check (FSM_MAX_FILE_BYTES); None when the store cannot say."""
+        try:
+            size = self.fs.size(f.path)
+        except OSError as exc:
+            raise LandingError(f"{f.uri}: cannot read the file ({type(exc).__name__}: {exc})") from exc
         limit = max_file_bytes()
         if size is not None and size > limit:
             raise LandingError(f"{f.uri}: {size:,} bytes exceeds the input limit FSM_MAX_FILE_BYTES={limit:,}")
-        return self.fs.cat_file(f.path)
+        return size
+
+    def open(self, f: LandingFile):
+        """A binary, seekable stream of the file (size checked first). Readers stream it: memory stays bounded."""
+        self.size(f)
+        try:
+            return self.fs.open(f.path, "rb")
+        except OSError as exc:
+            raise LandingError(f"{f.uri}: cannot read the file ({type(exc).__name__}: {exc})") from exc
+
+    def sha256(self, f: LandingFile, block: int = 1 << 20) -> str:
+        """Hex SHA-256 of the file's bytes, read in blocks (never the whole file in memory)."""
+        digest = hashlib.sha256()
+        limit = max_file_bytes()
+        read = 0
+        with self.open(f) as fh:
+            while chunk := fh.read(block):
+                read += len(chunk)
+                if read > limit:  # the store did not know the size, or the file grew
+                    raise LandingError(f"{f.uri}: more than FSM_MAX_FILE_BYTES={limit:,} bytes")
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def read_bytes(self, f: LandingFile) -> bytes:
+        """The whole file (small files only: the loaders stream with `open`)."""
+        with self.open(f) as fh:
+            data = fh.read(max_file_bytes() + 1)
+        if len(data) > max_file_bytes():
+            raise LandingError(f"{f.uri}: more than FSM_MAX_FILE_BYTES={max_file_bytes():,} bytes")
+        return data
 
     def _uri(self, folder: str, name: str) -> str:
         return f"{self.root}/{folder}/{name}"

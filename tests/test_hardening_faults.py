@@ -1,0 +1,249 @@
+"""Issue 9, faults mid-run: SIGKILL of the process, and the warehouse connection dropped.
+
+A child process (tests/hardening_child.py) runs ingest, the marking rules and the FSM1 marts
+month by month on a tiny synthetic landing zone. It is killed (SIGKILL) at random points of ingest
+and of transform, or its connection is ended from another one (pg_terminate_backend) in the middle
+of a transaction. Then:
+  - no file is half-loaded: each ingest_file row has exactly its rows_loaded staging rows and
+    rows_rejected rejects; a month's marts are there completely (and right) or not at all;
+  - a rerun of the months completes, and everything (files, staging, rejects, DQ flags, marts)
+    equals a reference run of the same data, undisturbed, in a fresh database of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from hardening_child import run as run_months
+
+CHILD = Path(__file__).resolve().parent / "hardening_child.py"
+MONTHS = ["2017-08", "2017-09", "2017-10"]
+KILLS = int(os.environ.get("FSM_FAULT_KILLS", 26))
+TERMINATIONS = int(os.environ.get("FSM_FAULT_TERMINATIONS", 8))
+STAGING = ("stg_markings", "stg_ydelse", "stg_tilbud", "stg_timer", "stg_uddannelse", "stg_allocations")
+MARTS = ("mart_visitation_progress", "mart_activity_share", "mart_tranche_status", "dq_marking_violations")
+
+
+def dump(conn) -> dict[str, list]:
+    """Everything a run leaves, without surrogate keys and load times."""
+    out = {
+        "ingest_file": conn.execute(
+            "select feed, file_name, sha256, period, size_bytes, rows_read, rows_loaded, rows_rejected from ingest_file order by 1, 2, 3"
+        ).fetchall(),
+        "ingest_rejects": conn.execute(
+            "select file, line_no, feed, reason, row_masked from ingest_rejects order by 1, 2"
+        ).fetchall(),
+    }
+    for t in STAGING:
+        out[t] = conn.execute(
+            f"select f.file_name, (to_jsonb(s) - 'file_id')::text from {t} s join ingest_file f using (file_id) order by 1, 2"
+        ).fetchall()
+    for t in MARTS:
+        out[t] = conn.execute(f"select as_of_month, (to_jsonb(m))::text from {t} m order by 1, 2").fetchall()
+    return out
+
+
+def half_loaded(conn) -> list[str]:
+    bad = []
+    for file_id, name, feed, loaded, rejected in conn.execute(
+        "select file_id, file_name, feed, rows_loaded, rows_rejected from ingest_file"
+    ).fetchall():
+        table = "stg_" + feed
+        n = conn.execute(f"select count(*) from {table} where file_id = %s", (file_id,)).fetchone()[0]
+        r = conn.execute("select count(*) from ingest_rejects where file_id = %s", (file_id,)).fetchone()[0]
+        if (n, r) != (loaded, rejected):
+            bad.append(f"{name}: staged {n}/{loaded}, rejects {r}/{rejected}")
+    return bad
+
+
+def marts_partial_or_wrong(conn, reference: dict[str, list]) -> list[str]:
+    """A month in the marts must be there completely, and as the undisturbed run wrote it."""
+    got = {t: conn.execute(f"select as_of_month, (to_jsonb(m))::text from {t} m order by 1, 2").fetchall() for t in MARTS}
+    months = {t: {r[0] for r in rows} for t, rows in got.items()}
+    problems = []
+    fsm1 = months["mart_visitation_progress"]
+    for t in ("mart_activity_share", "mart_tranche_status"):
+        if months[t] != fsm1:
+            problems.append(f"{t} has months {sorted(months[t])}, mart_visitation_progress {sorted(fsm1)}")
+    for t, rows in got.items():
+        for m in months[t]:
+            mine = [r for r in rows if r[0] == m]
+            ref = [r for r in reference[t] if r[0] == m]
+            if mine != ref:
+                problems.append(f"{t} {m}: {len(mine)} rows differ from the reference ({len(ref)})")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    from fsm.synth import generate
+
+    root = tmp_path_factory.mktemp("faults") / "landing"
+    generate(root, seed=3, scale="tiny", start=MONTHS[0], end=MONTHS[-1])
+    return root
+
+
+def _admin_url(url: str, db: str) -> str:
+    base, _, query = url.partition("?")
+    return base.rsplit("/", 1)[0] + "/" + db + (("?" + query) if query else "")
+
+
+@pytest.fixture(scope="module")
+def reference(warehouse_url, synthetic, tmp_path_factory):
+    """The undisturbed run, in a database of its own; also times the work for the kill points."""
+    name = f"fsm_ref_{uuid.uuid4().hex[:10]}"
+    admin = _admin_url(warehouse_url, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"create database {name}")
+    ref_url = _admin_url(warehouse_url, name)
+    progress = tmp_path_factory.mktemp("ref") / "progress.txt"
+    env = {**os.environ, "FSM_WAREHOUSE_URL": ref_url}
+    subprocess.run([sys.executable, str(CHILD), str(synthetic), str(progress), *MONTHS], env=env, check=True, timeout=300)
+    steps = _steps(progress)
+    assert steps[-1][1] == "DONE"
+    with psycopg.connect(ref_url) as conn:
+        data = dump(conn)
+    assert data["mart_visitation_progress"] and data["dq_marking_violations"] and data["ingest_rejects"]
+    yield {"data": data, "steps": steps}
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"drop database if exists {name} with (force)")
+
+
+def _steps(progress: Path) -> list[tuple[float, str]]:
+    if not progress.exists():
+        return []
+    out = []
+    for line in progress.read_text(encoding="utf-8").splitlines():
+        t, _, what = line.partition(" ")
+        out.append((float(t), what))
+    return out
+
+
+def _empty(wh) -> None:
+    from conftest import DATA_TABLES
+
+    with wh.connect() as conn:
+        conn.execute("truncate " + ", ".join(DATA_TABLES) + " restart identity cascade")
+
+
+def _wait_for(progress: Path, prefix: str, proc: subprocess.Popen, timeout: float = 60) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if any(s.startswith(prefix) for _, s in _steps(progress)):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.005)
+    raise TimeoutError(prefix)
+
+
+def _wait_backends_gone(wh, app: str, timeout: float = 30) -> None:
+    end = time.monotonic() + timeout
+    with wh.connect(autocommit=True) as conn:
+        while time.monotonic() < end:
+            if not conn.execute("select count(*) from pg_stat_activity where application_name = %s", (app,)).fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise TimeoutError(f"backends of {app} still there")
+
+
+def _target(rng: random.Random, i: int) -> tuple[str, float]:
+    """Alternate ingest and transform; a random month, feed and delay into the step."""
+    month = rng.choice(MONTHS)
+    if i % 2:
+        return f"STEP transform {month}", rng.uniform(0, 0.12)
+    feed = rng.choice(["markings", "ydelse", "ydelse", "tilbud", "timer"])
+    return f"STEP ingest:{feed} {month}", rng.uniform(0, 0.08)
+
+
+def _child(wh, warehouse_url: str, synthetic: Path, progress: Path, app: str) -> subprocess.Popen:
+    url = warehouse_url + ("&" if "?" in warehouse_url else "?") + f"application_name={app}"
+    env = {**os.environ, "FSM_WAREHOUSE_URL": url}
+    return subprocess.Popen([sys.executable, str(CHILD), str(synthetic), str(progress), *MONTHS], env=env)
+
+
+def _verify_and_rerun(wh, synthetic: Path, reference: dict) -> None:
+    with wh.connect() as conn:
+        assert half_loaded(conn) == []
+        assert marts_partial_or_wrong(conn, reference["data"]) == []
+    run_months(str(synthetic), MONTHS)  # the rerun, to completion
+    with wh.connect() as conn:
+        after = dump(conn)
+    for table, rows in reference["data"].items():
+        assert after[table] == rows, f"{table} differs from the undisturbed run after the rerun"
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_points_then_rerun_equals_undisturbed(wh, warehouse_url, synthetic, reference, tmp_path):
+    rng = random.Random(9)
+    landed: Counter[str] = Counter()
+    for i in range(KILLS):
+        _empty(wh)
+        progress = tmp_path / f"kill{i}.txt"
+        app = f"fsm_kill_{i}_{uuid.uuid4().hex[:6]}"
+        target, delay = _target(rng, i)
+        proc = _child(wh, warehouse_url, synthetic, progress, app)
+        try:
+            reached = _wait_for(progress, target, proc)
+            time.sleep(delay)
+            proc.send_signal(signal.SIGKILL)
+        finally:
+            proc.wait(timeout=60)
+        steps = _steps(progress)
+        if proc.returncode == -signal.SIGKILL and reached and steps[-1][1].startswith("STEP"):
+            landed[steps[-1][1].split(" ")[1].split(":")[0]] += 1  # ingest | dq | transform
+        else:
+            landed["after DONE" if steps and steps[-1][1] == "DONE" else f"rc={proc.returncode}"] += 1
+        _wait_backends_gone(wh, app)
+        _verify_and_rerun(wh, synthetic, reference)
+    print(f"\n{KILLS} SIGKILLs survived; killed during: {dict(landed)}")
+    assert landed["ingest"] >= KILLS // 4 and landed["transform"] >= KILLS // 4
+    assert landed["ingest"] + landed["dq"] + landed["transform"] >= 20
+
+
+@pytest.mark.slow
+def test_connection_terminated_mid_transaction_then_rerun_equals_undisturbed(wh, warehouse_url, synthetic, reference, tmp_path):
+    rng = random.Random(11)
+    hit: Counter[str] = Counter()
+    for i in range(TERMINATIONS):
+        _empty(wh)
+        progress = tmp_path / f"term{i}.txt"
+        app = f"fsm_term_{i}_{uuid.uuid4().hex[:6]}"
+        target, _ = _target(rng, i)
+        proc = _child(wh, warehouse_url, synthetic, progress, app)
+        terminated = None
+        try:
+            _wait_for(progress, target, proc)
+            with wh.connect(autocommit=True) as conn:
+                end = time.monotonic() + 20
+                while terminated is None and time.monotonic() < end and proc.poll() is None:
+                    # the child's backend inside a transaction: end it from here
+                    row = conn.execute(
+                        "select pid, left(query, 40) from pg_stat_activity where application_name = %s and xact_start is not null"
+                        " and state in ('active', 'idle in transaction') limit 1",
+                        (app,),
+                    ).fetchone()
+                    if row and conn.execute("select pg_terminate_backend(%s)", (row[0],)).fetchone()[0]:
+                        terminated = row[1]
+        finally:
+            proc.wait(timeout=60)
+        steps = _steps(progress)
+        assert terminated is not None, f"never caught the child in a transaction ({steps[-2:]})"
+        # psycopg's AdminShutdown is an OperationalError: the task fails and Airflow retries it
+        assert proc.returncode == 1 and steps[-1][1].startswith(("FAILED AdminShutdown", "FAILED OperationalError")), steps[-2:]
+        hit[steps[-2][1].split(" ")[1].split(":")[0]] += 1
+        _wait_backends_gone(wh, app)
+        _verify_and_rerun(wh, synthetic, reference)
+    print(f"\n{TERMINATIONS} pg_terminate_backend mid-transaction survived; during: {dict(hit)}")
+    assert hit["ingest"] and hit["transform"]
