@@ -180,6 +180,12 @@ def test_corrected_register_file_is_picked_up_by_the_next_run_without_rewriting_
     run_fsm1(OCT)
     assert _activity(wh, OCT)["2017-09"] == (2, 1)  # October's run uses the corrected delivery
     assert _marts(wh, SEP) == sep_before  # September's snapshot is not rewritten
+    run_fsm1(SEP)  # P5: rerunning September after the correction arrived reproduces September
+    assert _marts(wh, SEP) == sep_before
+    with wh.connect() as conn:
+        assert conn.execute(
+            "select to_char(visible_from, 'YYYY-MM') from ingest_file where file_name = 'timer_2017-09.csv' order by file_id"
+        ).fetchall() == [("2017-09",), ("2017-10",)]
 
     # The same bytes delivered again: skipped, nothing changes.
     oct_marts = _marts(wh, OCT)

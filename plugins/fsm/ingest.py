@@ -760,7 +760,7 @@ def _copy_rejects(conn, f: LandingFile, file_id: int, rejects: list[tuple[int, s
 _REFUSED = (psycopg.DataError, psycopg.IntegrityError, psycopg.errors.ProgramLimitExceeded)
 
 
-def load_file(zone: LandingZone, f: LandingFile) -> FileResult:
+def load_file(zone: LandingZone, f: LandingFile, run_month: date | None = None) -> FileResult:
     """Load one file in one transaction: all its rows and rejects, or nothing. Streams in chunks."""
     sha = zone.sha256(f)
     with connect() as conn:
@@ -774,9 +774,29 @@ def load_file(zone: LandingZone, f: LandingFile) -> FileResult:
             return FileResult(f.feed, f.name, "skipped", *seen)
         size = zone.size(f)
         file_id = conn.execute(
-            "insert into ingest_file (feed, file_name, uri, sha256, period, size_bytes, rows_read, rows_loaded, rows_rejected)"
-            " values (%s, %s, %s, %s, %s, %s, 0, 0, 0) returning file_id",
-            (f.feed, f.name, f.uri, sha, f.period, size if size is not None else -1),
+            "insert into ingest_file (feed, file_name, uri, sha256, period, size_bytes, rows_read, rows_loaded, rows_rejected,"
+            " visible_from)"
+            " values (%s, %s, %s, %s, %s, %s, 0, 0, 0,"
+            # P5: a redelivery of a register month counts from the run that loaded it (never earlier)
+            "  case when %s::date is not null and %s <> 'markings' and exists ("
+            "    select 1 from ingest_file where feed = %s and period = %s)"
+            "  then greatest(%s, %s::date) else %s end)"
+            " returning file_id",
+            (
+                f.feed,
+                f.name,
+                f.uri,
+                sha,
+                f.period,
+                size if size is not None else -1,
+                run_month,
+                f.feed,
+                f.feed,
+                f.period,
+                f.period,
+                run_month,
+                f.period,
+            ),
         ).fetchone()[0]
         table = _STAGING_COLUMNS[f.feed][0]
         read = loaded = rejected = 0
@@ -825,7 +845,7 @@ def files_for_month(zone: LandingZone, feed: str, month: date) -> list[LandingFi
 def ingest_feed(feed: str, month: date, root: str | None = None) -> dict[str, object]:
     """Load every not-yet-loaded file of `feed` visible to `month`'s run. Returns counts (no CPRs)."""
     zone = LandingZone(root)
-    results = [load_file(zone, f) for f in files_for_month(zone, feed, month)]
+    results = [load_file(zone, f, month) for f in files_for_month(zone, feed, month)]
     summary = {
         "feed": feed,
         "files_loaded": sum(r.status == "loaded" for r in results),
