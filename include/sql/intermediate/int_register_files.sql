@@ -9,7 +9,7 @@ files as (
         row_number() over (partition by f.feed, f.period order by f.loaded_at desc, f.file_id desc) as rn
     from ingest_file as f
     where f.feed in ('ydelse', 'tilbud', 'timer', 'uddannelse')
-        and f.visible_from <= {{ last_month }}::date  -- P5: a correction loaded later is not seen by a rerun of an earlier month
+        and coalesce(f.visible_from, f.period) <= {{ last_month }}::date  -- P5: a correction loaded later is not seen by a rerun of an earlier month
 ),
 
 final as (

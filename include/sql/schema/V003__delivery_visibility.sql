@@ -3,4 +3,4 @@
 -- it, so rerunning an earlier month reproduces what it said before the correction arrived.
 alter table ingest_file add column if not exists visible_from date;
 update ingest_file set visible_from = period where visible_from is null;
-alter table ingest_file alter column visible_from set not null;
+-- Left nullable: a row without it (a hand-loaded delivery) counts from its own period.
