@@ -297,7 +297,7 @@ def test_memory_stays_bounded_loading_a_large_benefits_file(wh, landing, warehou
     small_rows = int(os.environ.get("FSM_BIG_YDELSE_ROWS", 1_000_000)) // 4
     small = _peak_rss_loading(landing, warehouse_url, "2018-02", small_rows)
     big = _peak_rss_loading(landing, warehouse_url, "2018-03", small_rows * 4)
-    for label, out, rows in (("small", small, small_rows), ("big", big, small_rows * 4)):
+    for out, rows in ((small, small_rows), (big, small_rows * 4)):
         print(f"\nydelse {rows:,} rows ({out['size_mb']:.0f} MB): peak RSS of the loading process {out['peak_rss_mb']:.0f} MB")
         assert out["rows_loaded"] == rows
     # Streaming in chunks: the peak is the interpreter and libraries plus a chunk, not the file, so
