@@ -1,0 +1,111 @@
+"""`make bench` plumbing (issue 8): the no-op twin, the summary line, and a whole bench at tiny scale."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LINE = re.compile(
+    r"^bench: month_run_s=(?P<month_run_s>[\d.]+) overhead_s=(?P<overhead_s>[\d.]+) floor_s=(?P<floor_s>[\d.]+)"
+    r" ratio=(?P<ratio>-?[\d.]+) backfill_s=(?P<backfill_s>[\d.]+|n/a) backfill_ratio=(?P<backfill_ratio>[\d.]+|n/a)"
+    r" peak_rss_mb=(?P<peak_rss_mb>\d+) parse_ms=(?P<parse_ms>\d+) citizens=(?P<citizens>\d+) benefit_rows=(?P<benefit_rows>\d+)$"
+)
+
+
+def test_noop_twin_replaces_every_pipeline_call_of_the_dag():
+    """Every task's work comes from fsm.pipeline; the twin must replace each such call, with the same parameters."""
+    from fsm import pipeline
+    from fsm.bench_noop import NOOPS, noop_pipeline
+
+    dag_text = (ROOT / "dags" / "fsm_monthly_monitoring.py").read_text(encoding="utf-8")
+    called = set(re.findall(r"from fsm\.pipeline import (\w+)", dag_text))
+    assert called, "the DAG file no longer imports its work from fsm.pipeline: update fsm.bench_noop"
+    assert called <= set(NOOPS), f"not replaced by the no-op twin: {sorted(called - set(NOOPS))}"
+    assert "fsm.pipeline" not in re.sub(r"from fsm\.pipeline import \w+", "", dag_text), "another use of fsm.pipeline"
+    for name, fn in NOOPS.items():
+        real = getattr(pipeline, name)
+        assert list(inspect.signature(fn).parameters) == list(inspect.signature(real).parameters), name
+    originals = {name: getattr(pipeline, name) for name in NOOPS}
+    with noop_pipeline():
+        assert all(getattr(pipeline, n) is NOOPS[n] for n in NOOPS)
+    assert all(getattr(pipeline, n) is originals[n] for n in NOOPS)
+
+
+def test_summary_line_and_profile_summary():
+    from fsm.bench import summarise_pyspy, summary_line, transform_models
+
+    figures = {
+        "month_run_s": 61.234,
+        "overhead_s": 7.5,
+        "floor_s": 4.25,
+        "ratio": 12.6,
+        "backfill_s": None,
+        "backfill_ratio": None,
+        "peak_rss_mb": 1234.4,
+        "parse_ms": 61.6,
+        "citizens": 24000,
+        "benefit_rows": 3140775,
+    }
+    line = summary_line(figures)
+    m = LINE.match(line)
+    assert m, line
+    assert m["backfill_s"] == "n/a" and m["peak_rss_mb"] == "1234" and m["parse_ms"] == "62"
+
+    raw = (
+        "<module> (/x/plugins/fsm/run.py:1);run_month (/x/plugins/fsm/run.py:40);load_file (/x/plugins/fsm/ingest.py:600);write_row (/v/site-packages/psycopg/copy.py:10) 30\n"
+        "<module> (/x/plugins/fsm/run.py:1);run_month (/x/plugins/fsm/run.py:40);_run (/x/plugins/fsm/transform.py:100);execute (/v/site-packages/psycopg/cursor.py:5) 70\n"
+    )
+    s = summarise_pyspy(raw)
+    assert s["samples"] == 100
+    assert ["fsm.transform._run", 70.0] in s["inclusive_pct"] and ["fsm.ingest.load_file", 30.0] in s["inclusive_pct"]
+    assert s["self_pct"][0] == ["execute (psycopg/cursor.py)", 70.0]
+
+    log = "INFO fsm.transform: FSM1 2019-12: wrote {'mart_x': 3} in 1.5s ({'int_a': 1.0, 'mart_x': 0.5})"
+    assert transform_models(log) == {"FSM1": {"seconds": 1.5, "models": {"int_a": 1.0, "mart_x": 0.5}}}
+
+
+@pytest.mark.slow
+def test_bench_at_tiny_scale(tmp_path):
+    """The whole bench, every phase in its own interpreter, on bench-private state under tmp_path."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FSM_", "AIRFLOW"))}
+    env["PYTHONPATH"] = str(ROOT / "plugins")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "fsm.bench", "--scale", "tiny", "--month", "2017-09", "--work-dir", str(tmp_path / "work"),
+         "--out", str(out)],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    last = proc.stdout.strip().splitlines()[-1]
+    m = LINE.match(last)
+    assert m, last
+
+    doc = json.loads((out / "tiny.json").read_text())
+    f = doc["bench"]
+    assert doc["line"] == last
+    # The figures are stored rounded; the ratios were computed before rounding.
+    work = f["month_run_s"] - f["overhead_s"]  # each figure rounded to 0.01 s: bound the ratio by that rounding
+    assert (work - 0.01) / (f["floor_s"] + 0.005) - 0.1 <= f["ratio"] <= (work + 0.01) / max(f["floor_s"] - 0.005, 1e-3) + 0.1
+    assert f["backfill_ratio"] == pytest.approx(f["backfill_s"] / f["month_run_s"], rel=0.02, abs=0.01)
+    assert f["citizens"] > 0 and f["benefit_rows"] == doc["month_run"]["facts"]["ingested"]["ydelse"]["rows_loaded"] > 0
+    assert f["peak_rss_mb"] > 0 and doc["peak_rss_mb_by_phase"]["month"]["postgres_mb"] > 0
+    # the twin has the real DAG's shape, and every task ran in both
+    noop_tasks = [t["task"] for t in doc["overhead"]["tasks"]]
+    month_tasks = [t["task"] for t in doc["month_run"]["tasks"]]
+    assert sorted(noop_tasks) == sorted(month_tasks) and len(month_tasks) >= 10
+    assert {t["state"] for t in doc["overhead"]["tasks"] + doc["month_run"]["tasks"]} == {"success"}
+    assert "FSM1" in doc["month_run"]["transform_models"]
+    # the floor COPYed exactly the files the run ingested, every row of them
+    ingested = doc["month_run"]["facts"]["ingested"]
+    assert doc["floor"]["files"] == sum(v["files"] for v in ingested.values())
+    assert doc["floor"]["rows"] == sum(v["rows_read"] for v in ingested.values())
+    # its own embedded warehouse
+    assert (tmp_path / "work" / "pg" / "PG_VERSION").exists()
