@@ -240,9 +240,14 @@ def test_connection_terminated_mid_transaction_then_rerun_equals_undisturbed(wh,
             proc.wait(timeout=60)
         steps = _steps(progress)
         assert terminated is not None, f"never caught the child in a transaction ({steps[-2:]})"
-        # psycopg's AdminShutdown is an OperationalError: the task fails and Airflow retries it
-        assert proc.returncode == 1 and steps[-1][1].startswith(("FAILED AdminShutdown", "FAILED OperationalError")), steps[-2:]
-        hit[steps[-2][1].split(" ")[1].split(":")[0]] += 1
+        if proc.returncode == 0 and steps[-1][1] == "DONE":
+            # The termination landed as the last transaction committed (a race seen once in CI):
+            # nothing to fail, but the consistency checks below still apply.
+            hit["raced_with_commit"] += 1
+        else:
+            # psycopg's AdminShutdown is an OperationalError: the task fails and Airflow retries it
+            assert proc.returncode == 1 and steps[-1][1].startswith(("FAILED AdminShutdown", "FAILED OperationalError")), steps[-2:]
+            hit[steps[-2][1].split(" ")[1].split(":")[0]] += 1
         _wait_backends_gone(wh, app)
         _verify_and_rerun(wh, synthetic, reference)
     print(f"\n{TERMINATIONS} pg_terminate_backend mid-transaction survived; during: {dict(hit)}")
