@@ -172,6 +172,12 @@ class Bench:
             conn.execute(f"create database {name}")
         return name
 
+    def drop_database(self, name: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.server.get_uri(), autocommit=True) as conn:
+            conn.execute(f"drop database if exists {name} with (force)")
+
     # --- the run -----------------------------------------------------------------------------
     def run(self) -> dict:
         a = self.args
@@ -192,6 +198,7 @@ class Bench:
             noop = self.child("noop")
             month = self.child("month", database=self.fresh_database("bench_month"))
             floor = self.child("floor", database=self.fresh_database("bench_floor"))
+            self.drop_database("bench_floor")  # scratch only; the month and backfill databases stay for inspection
             backfill = None
             if not a.no_backfill:
                 backfill = self.child("backfill", database=self.fresh_database("bench_backfill"))
@@ -266,6 +273,7 @@ class Bench:
         raw = self.logs / "profile.pyspy.txt"
         wrap = [spy, "record", "--idle", "--nonblocking", "--rate", "50", "--format", "raw", "--output", str(raw), "--"]
         run = self.child("month", name="profile", database=self.fresh_database("bench_profile"), wrap=wrap)
+        self.drop_database("bench_profile")
         summary = summarise_pyspy(raw.read_text()) if raw.exists() else {}
         summary["seconds_under_py_spy"] = run["seconds"]
         summary["raw"] = str(raw)
