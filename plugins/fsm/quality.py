@@ -115,35 +115,30 @@ def _params(month: date) -> dict[str, object]:
     return params
 
 
-def check_inputs(month: date) -> dict[str, object]:
-    """The input suites on month M's deliveries; a failure fails the task, naming expectation and row count."""
+def _run_failing_suites(kind: str, suites: list[str], month: date, fresh_docs: bool = False) -> dict[str, object]:
+    """Run suites that must pass; a failure raises, naming each expectation and its row count."""
     from fsm.gx_runner import data_docs_dir, describe_failures, run_suites
 
-    outcomes = run_suites(INPUT_SUITES, month, _params(month), fresh_docs=True)
+    outcomes = run_suites(suites, month, _params(month), fresh_docs=fresh_docs)
     failed = [o for o in outcomes if not o.success]
     if failed:
-        raise DataQualityError(f"input suite failed for {months.label(month)}: {describe_failures(failed)}")
+        raise DataQualityError(f"{kind} suite failed for {months.label(month)}: {describe_failures(failed)}")
     return {
         "month": months.label(month),
         "suites": len(outcomes),
         "failed": 0,
         "data_docs": str(data_docs_dir(month) / "index.html"),
     }
+
+
+def check_inputs(month: date) -> dict[str, object]:
+    """The input suites on month M's deliveries; the first quality task starts the month's Data Docs afresh."""
+    return _run_failing_suites("input", INPUT_SUITES, month, fresh_docs=True)
 
 
 def check_marts(month: date) -> dict[str, object]:
-    from fsm.gx_runner import data_docs_dir, describe_failures, run_suites
-
-    outcomes = run_suites(MART_SUITES, month, _params(month))
-    failed = [o for o in outcomes if not o.success]
-    if failed:
-        raise DataQualityError(f"mart suite failed for {months.label(month)}: {describe_failures(failed)}")
-    return {
-        "month": months.label(month),
-        "suites": len(outcomes),
-        "failed": 0,
-        "data_docs": str(data_docs_dir(month) / "index.html"),
-    }
+    """The mart suites on month M's rows (keys, percentages, tranches adding up to the grant)."""
+    return _run_failing_suites("mart", MART_SUITES, month)
 
 
 def check_markings_with_gx(month: date) -> dict[str, object]:
