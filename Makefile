@@ -54,7 +54,10 @@ test: airflow-db ## Run every test (real PostgreSQL: FSM_TEST_PG_URL or 127.0.0.
 test-fast: airflow-db ## Tests without the slow whole-DAG runs
 	$(PY) -m pytest -q -m "not slow"
 
-.PHONY: bench
+stack-test: $(STAMP) ## The docker-compose stack as native processes on PostgreSQL: a month via the REST API, then the UI in Chromium
+	$(PY) -m pytest -q -s --stack tests/stack
+
+.PHONY: bench stack-test
 bench: $(STAMP) ## Cold month run vs Airflow overhead vs COPY floor, backfill, RSS: make bench [SCALE=small] [PROFILE=1]
 	$(PY) -m fsm.bench --scale $(or $(SCALE),national) $(if $(PROFILE),--profile)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, PokeReturnValue, dag, task, task_group
 
-from fsm.docs import DAG_DOC, MONTH_EXAMPLES, TASK_DOCS
+from fsm.docs import DAG_DOC, FIRST_MONTH, LAST_MONTH, MONTH_EXAMPLES, TASK_DOCS
 from fsm.notify import FsmAlert, slow_run_alert
 
 STAGING = Asset(name="fsm_staging", uri="x-fsm://warehouse/staging")
@@ -34,7 +34,8 @@ def _month(context) -> str:
     dag_display_name="FSM monthly monitoring (Flere skal med)",
     description="STAR's monitoring of 'Flere skal med': visitation, activity share and 30/40/30 tranches per month",
     schedule=CronDataIntervalTimetable("0 0 1 * *", timezone="Europe/Copenhagen"),
-    start_date=pendulum.datetime(2017, 8, 1, tz="Europe/Copenhagen"),
+    start_date=pendulum.datetime(FIRST_MONTH.year, FIRST_MONTH.month, 1, tz="Europe/Copenhagen"),
+    end_date=pendulum.datetime(LAST_MONTH.year, LAST_MONTH.month, 1, tz="Europe/Copenhagen"),  # F9: no run after FSM2
     catchup=False,
     max_active_runs=1,
     doc_md=DAG_DOC,

@@ -81,3 +81,18 @@ def landing(tmp_path, monkeypatch):
     root.mkdir()
     monkeypatch.setenv("FSM_LANDING", str(root))
     return root
+
+
+def pytest_addoption(parser):
+    parser.addoption("--stack", action="store_true", help="run tests/stack: the whole Airflow stack (make stack-test)")
+
+
+def pytest_collection_modifyitems(config, items):
+    # The stack test starts Airflow's four components and runs a month through the scheduler (~minutes):
+    # it has its own target, `make stack-test`, which CI runs after `make test`.
+    if config.getoption("--stack"):
+        return
+    skip = pytest.mark.skip(reason="the whole stack: run it with `make stack-test`")
+    for item in items:
+        if "stack" in item.keywords:
+            item.add_marker(skip)

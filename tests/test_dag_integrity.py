@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -109,7 +109,7 @@ def _restriction(dag):
 
 
 def test_the_sensor_names_what_is_missing_and_gives_up_clearly(tmp_path):
-    from datetime import UTC, timedelta
+    from datetime import timedelta
 
     from fsm.pipeline import MissingFilesError, wait_check
 
@@ -123,6 +123,31 @@ def test_the_sensor_names_what_is_missing_and_gives_up_clearly(tmp_path):
     ]
     with pytest.raises(MissingFilesError, match=r"month 2018-03's deliveries .* missing: markings/markings_2018-03-DD.csv"):
         wait_check(date(2018, 3, 1), datetime.now(UTC) - timedelta(days=10), str(tmp_path))
+
+
+def test_the_schedule_ends_with_the_last_programme_month(dag):
+    """F9: FSM2's last month is 2021-12, so its run (interval [2021-12-01, 2022-01-01)) is the last one the
+    scheduler creates; unpausing the DAG today creates no run for a month nobody monitors."""
+    from airflow.serialization.encoders import coerce_to_core_timetable
+    from airflow.timetables.base import TimeRestriction
+
+    tt = coerce_to_core_timetable(dag.timetable)
+    restriction = TimeRestriction(earliest=dag.start_date, latest=dag.end_date, catchup=True)
+    last = tt.next_dagrun_info(last_automated_data_interval=_interval(tt, 2021, 11), restriction=restriction)
+    assert last.data_interval.start == datetime(2021, 12, 1, tzinfo=CPH)
+    assert tt.next_dagrun_info(last_automated_data_interval=_interval(tt, 2021, 12), restriction=restriction) is None
+    no_catchup = TimeRestriction(earliest=dag.start_date, latest=dag.end_date, catchup=False)
+    assert tt.next_dagrun_info(last_automated_data_interval=None, restriction=no_catchup) is None
+
+
+def test_a_month_outside_every_programme_fails_at_once_without_retries(tmp_path):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from fsm.pipeline import wait_check
+
+    for month in (date(2017, 7, 1), date(2022, 1, 1), date(2026, 10, 1)):
+        with pytest.raises(AirflowFailException, match=r"no programme is monitored in \d{4}-\d{2} \(F9: FSM1 2017-08"):
+            wait_check(month, datetime.now(UTC), str(tmp_path))
 
 
 @pytest.mark.parametrize("slow_run_alert_hours", ["", "6"])

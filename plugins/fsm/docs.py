@@ -4,12 +4,15 @@ Also the trigger form's month suggestions. Nothing here is imported by tasks; ke
 DAG file imports it at parse time).
 """
 
-from datetime import date
-
+from fsm.config import rules
 from fsm.months import label, month_range
 
-# FSM1 runs 2017-08 … 2019-12, FSM2 2019-01 … 2021-12 (config.Rules); newest first in the form.
-MONTH_EXAMPLES = [label(m) for m in month_range(date(2017, 8, 1), date(2021, 12, 1))][::-1]
+# F9: FSM1 runs 2017-08 … 2019-12, FSM2 2019-01 … 2021-12 (config.Rules). The schedule covers the
+# first to the last monitored month (the DAG's start and end date): a month after every programme
+# has nothing to monitor, so no scheduled run is created for it. Newest first in the form.
+FIRST_MONTH = min(rules().project_start.replace(day=1), rules().fsm2_first_month)
+LAST_MONTH = max(rules().project_last_month, rules().fsm2_last_month)
+MONTH_EXAMPLES = [label(m) for m in month_range(FIRST_MONTH, LAST_MONTH)][::-1]
 
 DAG_DOC = """
 # FSM monthly monitoring — STAR's monitoring of 'Flere skal med'

@@ -33,8 +33,27 @@ class MissingFilesError(RuntimeError):
     """Month M's files did not arrive in time; the message names each missing file."""
 
 
+def _no_programme_error(month: date) -> Exception:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from fsm.config import rules
+
+    r = rules()
+    return AirflowFailException(  # no retries: waiting cannot help
+        f"no programme is monitored in {months.label(month)} (F9: FSM1 {r.project_start:%Y-%m} – "
+        f"{r.project_last_month:%Y-%m}, FSM2 {r.fsm2_first_month:%Y-%m} – {r.fsm2_last_month:%Y-%m}; "
+        f"FSM_PROGRAMMES={os.environ.get('FSM_PROGRAMMES', 'FSM1,FSM2')}): trigger the run with a month in a period"
+    )
+
+
 def wait_check(month: date, waiting_since: datetime | None, root: str | None = None) -> list[str]:
-    """One poke of the sensor: what is still missing; past the wait limit, fail naming it all."""
+    """One poke of the sensor: what is still missing; past the wait limit, fail naming it all.
+
+    A month outside every programme fails at once (a manual run left on 'last month' after FSM2 ended)."""
+    from fsm.transform import active_programmes
+
+    if not active_programmes(month):
+        raise _no_programme_error(month)
     missing = missing_files(month, root)
     limit = timedelta(hours=float(os.environ.get("FSM_WAIT_HOURS", 24 * 9)))
     if missing and waiting_since is not None and datetime.now(UTC) - waiting_since > limit:
