@@ -127,6 +127,30 @@ def test_connections_come_as_airflow_connections(stack):
     assert Connection.from_json(alerts, conn_id="fsm_alerts").extra_dejson["to"] == "ops@example.dk"
 
 
+# What the code reads from the environment that a deployment deliberately does not set, and why.
+NOT_DEPLOYED = {
+    "FSM_WAREHOUSE_URL": "local override; a deployment gives the Airflow connection fsm_warehouse",
+    "FSM_PSEUDONYM_KEY": "local override; a deployment gives the Airflow connection fsm_pseudonym",
+    "FSM_PROJECT_ROOT": "the image's layout (/opt/airflow) is the code's own default",
+    "FSM_BENCH_SCALE": "make bench only",
+    "FSM_SYNTH_SCALE": "make run's synthetic landing zone only",
+    "FSM_TEST_PG_URL": "tests only",
+    "FSM_STACK_OUT": "make stack-test only",
+}
+
+
+def test_every_variable_the_code_reads_is_set_by_the_stack(stack):
+    pattern = re.compile(r"""(?:environ(?:\.get|\.setdefault)?[(\[]|getenv\()\s*f?["']((?:FSM|AIRFLOW)_[A-Z0-9_]+)""")
+    read = set()
+    for path in [*(ROOT / "plugins").rglob("*.py"), *(ROOT / "dags").rglob("*.py")]:
+        read |= set(pattern.findall(path.read_text()))
+    assert {"FSM_LANDING", "FSM_REPORTS_DIR", "FSM_WAIT_HOURS", "FSM_RULE_"} <= read  # the scan sees them
+    env = stack["x-airflow-common"]["environment"]
+    for name in sorted(read - set(NOT_DEPLOYED) - {"FSM_RULE_", "AIRFLOW_HOME"}):
+        assert name in env, f"{name} is read by the code but docker-compose.yml does not set it"
+    assert env["FSM_PROGRAMMES"] == "FSM1,FSM2" and float(env["FSM_WAIT_HOURS"]) == 24 * 9
+
+
 def test_code_landing_zone_and_reports_are_mounted(stack):
     volumes = set(stack["x-airflow-common"]["volumes"])
     for folder in ("dags", "plugins", "include", "expectations"):

@@ -24,7 +24,7 @@ and M's finance report.
 
 | | |
 |---|---|
-| **Schedule** | the 1st of M+1, 00:00 Copenhagen, for month M (data interval [M-01, (M+1)-01)) |
+| **Schedule** | the 1st of M+1, 00:00 Copenhagen, for month M (data interval [M-01, (M+1)-01)), for M in @PERIOD@ (F9: the first and last monitored month) |
 | **Flow** | wait for M's files → prepare warehouse → ingest every feed → quality (input suites, marking rules) → transform (marts, mart suites) → report → publish Assets |
 | **Report** | *Tranche report* and *Data Docs* buttons under **Extra Links** of any task instance; the run's **Report** tab; **Browse → FSM reports** for every month |
 | **Files** | `FSM_REPORTS_DIR/<YYYY-MM>/tranche_report.{xlsx,html,csv}` and `…/data_docs/` |
@@ -35,7 +35,8 @@ and M's finance report.
 **Trigger** (▶) → fill **Month (YYYY-MM)** → Trigger. Leave *Backfill* off to compute that one
 month. Switch *Backfill* on to compute every month from 2017-08 to that month in one set-based
 pass and write all of them (same rows as month by month). An empty month computes the month of
-the run's data interval: for a manual run that is **last** month. From a shell:
+the run's data interval: for a manual run that is **last** month. A month outside @PERIOD@
+(or outside `FSM_PROGRAMMES`) fails at once: nothing is monitored then. From a shell:
 `make month MONTH=2018-03`, `make backfill MONTH=2019-12`.
 
 ## When something fails
@@ -44,7 +45,7 @@ file → the ingest error names file and line, rejected rows are in table `inges
 failed mart suite → **do not send the report**, open the Data Docs. **Rerunning** (Clear) is
 always safe: files already loaded are skipped by content hash, and M's mart rows are replaced in
 one transaction. Runs may be cleared in any order; the rows come out the same.
-"""
+""".replace("@PERIOD@", f"{label(FIRST_MONTH)} … {label(LAST_MONTH)}")
 
 TASK_DOCS = {
     "wait_for_month_files": """
