@@ -158,13 +158,20 @@ def _wait_backends_gone(wh, app: str, timeout: float = 30) -> None:
     raise TimeoutError(f"backends of {app} still there")
 
 
-def _target(rng: random.Random, i: int) -> tuple[str, float]:
-    """Alternate ingest and transform; a random month, feed and delay into the step."""
+def _target(rng: random.Random, i: int, steps: list[tuple[float, str]] | None = None) -> tuple[str, float]:
+    """Alternate ingest and transform; a random month and feed, and a delay into the step of up to 80 % of
+    the step's length in the undisturbed run (a fixed delay outran the ~50 ms transform of a tiny month
+    on a busy machine, and the kill landed in the next step instead)."""
     month = rng.choice(MONTHS)
     if i % 2:
-        return f"STEP transform {month}", rng.uniform(0, 0.12)
-    feed = rng.choice(["markings", "ydelse", "ydelse", "tilbud", "timer"])
-    return f"STEP ingest:{feed} {month}", rng.uniform(0, 0.08)
+        target = f"STEP transform {month}"
+    else:
+        target = f"STEP ingest:{rng.choice(['markings', 'ydelse', 'ydelse', 'tilbud', 'timer'])} {month}"
+    length = 0.1
+    for (t0, what), (t1, _) in zip(steps or [], (steps or [])[1:], strict=False):
+        if what == target:
+            length = t1 - t0
+    return target, rng.uniform(0, 0.8 * length)
 
 
 def _child(wh, warehouse_url: str, synthetic: Path, progress: Path, app: str) -> subprocess.Popen:
@@ -192,7 +199,7 @@ def test_sigkill_at_random_points_then_rerun_equals_undisturbed(wh, warehouse_ur
         _empty(wh)
         progress = tmp_path / f"kill{i}.txt"
         app = f"fsm_kill_{i}_{uuid.uuid4().hex[:6]}"
-        target, delay = _target(rng, i)
+        target, delay = _target(rng, i, reference["steps"])
         proc = _child(wh, warehouse_url, synthetic, progress, app)
         try:
             reached = _wait_for(progress, target, proc)
@@ -246,7 +253,9 @@ def test_connection_terminated_mid_transaction_then_rerun_equals_undisturbed(wh,
             hit["raced_with_commit"] += 1
         else:
             # psycopg's AdminShutdown is an OperationalError: the task fails and Airflow retries it
-            assert proc.returncode == 1 and steps[-1][1].startswith(("FAILED AdminShutdown", "FAILED OperationalError")), steps[-2:]
+            assert proc.returncode == 1 and steps[-1][1].startswith(("FAILED AdminShutdown", "FAILED OperationalError")), steps[
+                -2:
+            ]
             hit[steps[-2][1].split(" ")[1].split(":")[0]] += 1
         _wait_backends_gone(wh, app)
         _verify_and_rerun(wh, synthetic, reference)
