@@ -114,18 +114,24 @@ def test_fsm2_rules_on_hand_made_markings(sc, wh):
     sc.mark("f1", 1, "FRITAGELSE", "2019-01-10", end="2019-01-20")  # no reason
     sc.mark("f2", 3, "FRITAGELSE", "2019-01-10", reason="SYGDOM")  # fine
     sc.mark("s1", 1, "FSM2_STEPUP", "2019-01-02", registered="2019-01-09")  # backdated 7 days, an FSM2 row
+    # Moves: the month's last qualifying week decides (as int_fsm2_target). 2019-W05's Thursday is 31 Jan.
+    sc.benefits(4, "2019-W01", "2019-W03", kommune=101).benefits(4, "2019-W04", "2019-W05", kommune=173)
+    sc.mark("g4", 4, "FSM2_GR2", "2019-01-07")  # moved to Lyngby-Taarbæk (not in FSM2) in January: outside
+    sc.benefits(5, "2019-W01", "2019-W02", kommune=173).benefits(5, "2019-W03", "2019-W05", kommune=101)
+    sc.mark("g5", 5, "FSM2_GR2", "2019-01-07")  # moved into København in January: inside
     sc.write("2019-01", first="2019-01")
     for feed in ("markings", "ydelse", "tilbud", "timer"):
         ingest_feed(feed, date(2019, 1, 1), str(sc.root))
     result = check_markings_with_gx(date(2019, 1, 1))
     assert {k: v for k, v in result["violations"].items() if v} == {
-        "fsm2_gr2_outside_target_group": 1,
+        "fsm2_gr2_outside_target_group": 2,
         "fritagelse_without_reason": 1,
         "backdated_marking": 1,
     }
     with wh.connect() as conn:
         rows = conn.execute(
-            "select programme, rule_id, marking_id, detail from dq_marking_violations where as_of_month = '2019-01-01' order by rule_id"
+            "select programme, rule_id, marking_id, detail from dq_marking_violations where as_of_month = '2019-01-01' "
+            "order by rule_id, marking_id"
         ).fetchall()
     assert rows == [
         ("FSM2", "backdated_marking", "s1", "start 2019-01-02, registered 2019-01-09: 7 days backdated"),
@@ -134,6 +140,12 @@ def test_fsm2_rules_on_hand_made_markings(sc, wh):
             "FSM2",
             "fsm2_gr2_outside_target_group",
             "g2",
+            "FSM2_GR2 in force on 2019-01-31 for a citizen outside the FSM2 target group in 2019-01",
+        ),
+        (
+            "FSM2",
+            "fsm2_gr2_outside_target_group",
+            "g4",
             "FSM2_GR2 in force on 2019-01-31 for a citizen outside the FSM2 target group in 2019-01",
         ),
     ]
