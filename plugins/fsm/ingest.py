@@ -16,6 +16,7 @@ unbalanced quote) each of its physical lines is rejected on its own.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
@@ -112,7 +113,7 @@ def _problem(f: LandingFile, problem: str) -> LandingError:
 
 @dataclass
 class RawTable:
-    frame: pd.DataFrame  # required columns as str + line_no + _raw (CPR masked)
+    frame: pd.DataFrame  # required columns as str + line_no (+ _raw, CPR masked, for CSV: see raw_rows)
     rejects: list[tuple[int, str, str]]  # (line_no, reason, raw row)
     rows_read: int
 
@@ -430,17 +431,59 @@ def _iter_parquet(f: LandingFile, stream) -> Iterator[RawTable]:
         seen += n
         if seen > limit:
             raise _problem(f, f"more than {limit:,} rows: exceeds the input limit FSM_MAX_FILE_ROWS={limit:,}")
-        frame = pd.DataFrame(index=range(n))
+        data: dict[str, object] = {}
         for name, pos in zip(cols, positions, strict=True):
-            frame[name] = "" if pos is None else [_parquet_text(v) for v in batch.column(schema.names[pos]).to_pylist()]
-        frame = frame.astype(dict.fromkeys(cols, object))
+            if pos is None:
+                data[name] = np.full(n, "", dtype=object)
+                continue
+            try:
+                data[name] = _arrow_text(batch.column(schema.names[pos]))
+            except (ValueError, TypeError, ArithmeticError, NotImplementedError) as exc:  # pyarrow's errors derive from these
+                raise _problem(f, f"not a readable Parquet file (column {name}: {type(exc).__name__}: {str(exc)[:300]})") from exc
+        frame = pd.DataFrame(data, index=range(n), dtype=object)  # object, not inferred as str and converted back
         frame["line_no"] = np.arange(line, line + n, dtype=np.int64)
         line += n
-        shown = frame[list(cols)].assign(cpr="XXXXXX-XXXX") if "cpr" in cols else frame[list(cols)]
-        frame["_raw"] = shown.agg(";".join, axis=1) if n else []
+        # No `_raw` here: a Parquet row has no text as read; `raw_rows` renders the rejected ones only.
         yield RawTable(frame, [], n)
     if seen == 0:
-        yield RawTable(pd.DataFrame(columns=[*cols, "line_no", "_raw"], dtype=object).astype({"line_no": np.int64}), [], 0)
+        yield RawTable(pd.DataFrame(columns=[*cols, "line_no"], dtype=object).astype({"line_no": np.int64}), [], 0)
+
+
+_NEEDS_STRIP = r"^[^!-~]|[^!-~]$"  # a first or last character outside printable ASCII: str.strip() may change it
+
+
+def _arrow_text(arr) -> np.ndarray:
+    """A Parquet column as the text `_parquet_text` gives value by value (None -> '', text stripped),
+    vectorised for text columns: Arrow converts, and only values with an edge character that
+    `str.strip()` could remove go through Python."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = _arrow_kind(arr.type)
+    if kind == "null":
+        return np.full(len(arr), "", dtype=object)
+    if kind not in ("string", "large_string", "dictionary"):
+        return np.array([_parquet_text(v) for v in arr.to_pylist()], dtype=object)
+    if kind == "dictionary":
+        arr = arr.dictionary_decode()
+    filled = pc.fill_null(arr.cast(pa.large_string()), "")
+    values = filled.to_numpy(zero_copy_only=False).astype(object, copy=False)
+    edge = np.flatnonzero(pc.match_substring_regex(filled, _NEEDS_STRIP).to_numpy(zero_copy_only=False))
+    for i in edge:
+        values[i] = values[i].strip()
+    return values
+
+
+def raw_rows(frame: pd.DataFrame, feed: str) -> list[str]:
+    """What a reject shows for each row of `frame`: the record as read (`_raw`, CSV), or for a Parquet
+    row its required columns joined by ';'; the CPR field masked either way."""
+    if "_raw" in frame:
+        return frame["_raw"].tolist()
+    cols = list(FEED_COLUMNS[feed])
+    if frame.empty:
+        return []
+    shown = frame[cols].assign(cpr="XXXXXX-XXXX") if "cpr" in cols else frame[cols]
+    return [";".join(map(str, row)) for row in shown.itertuples(index=False, name=None)]
 
 
 def _parquet_text(v: object) -> str:
@@ -462,11 +505,56 @@ def _parquet_text(v: object) -> str:
 # --- validation (vectorised) ----------------------------------------------------------------
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CPR_IN_TEXT_RE = re.compile(_CPR_IN_TEXT)
+
+
+def _joined(values: pd.Series) -> str:
+    """The column's values joined by '|' (a value that is not text counts as its str())."""
+    items = values.tolist()
+    try:
+        return "|".join(items)
+    except TypeError:
+        return "|".join(map(str, items))
+
+
+class CprMemo:
+    """What is computed from a CPR, once per distinct value for a whole feed's load instead of once
+    per file: the same citizens recur in every monthly file. Bounded: cleared past `limit` entries."""
+
+    def __init__(self, limit: int = 2_000_000):
+        self.key = cprmod.pseudonym_key()
+        self.limit = limit
+        self._cpr10: dict[str, str | None] = {}
+        self._person: dict[str, str] = {}
+        self._born: dict[str, date] = {}
+
+    def _lookup(self, values: pd.Series, memo: dict, fn: Callable) -> pd.Series:
+        if len(memo) > self.limit:
+            memo.clear()
+        codes, uniq = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
+        for v in uniq:
+            if v not in memo:
+                memo[v] = fn(v)
+        out = np.array([memo[v] for v in uniq] or [None], dtype=object)[codes if len(uniq) else np.zeros(0, dtype=np.intp)]
+        return pd.Series(out, index=values.index, dtype=object)
+
+    def cpr10(self, values: pd.Series) -> pd.Series:
+        return self._lookup(values, self._cpr10, cprmod.normalise)  # python-stdnum's rules, once per citizen
+
+    def person_key(self, cpr10: pd.Series) -> pd.Series:
+        return self._lookup(cpr10, self._person, lambda c: cprmod.person_key(c, self.key))
+
+    def birth_date(self, cpr10: pd.Series) -> pd.Series:
+        return self._lookup(cpr10, self._born, cprmod.birth_date)
+
+
 class Checker:
     """Collects the first failing reason per row; later checks do not overwrite earlier ones."""
 
-    def __init__(self, frame: pd.DataFrame):
+    def __init__(self, frame: pd.DataFrame, memo: CprMemo | None = None):
         self.df = frame
+        self.memo = memo or CprMemo()
         self.reason = pd.Series([None] * len(frame), index=frame.index, dtype=object)
 
     def fail(self, mask: pd.Series, message: Callable[[pd.Series], pd.Series] | str) -> None:
@@ -481,12 +569,20 @@ class Checker:
 
     def hygiene(self, feed: str) -> None:
         """What no column may hold (PostgreSQL refuses NUL), and bounds on the free text we store as given."""
+        # Each check runs value by value only when the column joined by '|' shows it can fail (rare):
+        # '|' is neither NUL, a control character nor part of anything CPR-shaped, so the join finds
+        # exactly what some value holds.
         for col in FEED_COLUMNS[feed]:
-            self.fail(self.df[col].str.contains("\x00", regex=False), f"NUL byte in {col}")
+            if "\x00" in _joined(self.df[col]):
+                self.fail(self.df[col].str.contains("\x00", regex=False), f"NUL byte in {col}")
         for col in ID_COLUMNS.get(feed, ()):
             s = self.df[col]
+            joined = _joined(s)
             self.fail(s.str.len() > MAX_ID_CHARS, f"{col} longer than {MAX_ID_CHARS} characters")
-            self.fail(s.str.contains(r"[\x00-\x1f\x7f]", regex=True), f"{col} contains a line break or control character")
+            if _CONTROL.search(joined):
+                self.fail(s.str.contains(_CONTROL.pattern, regex=True), f"{col} contains a line break or control character")
+            if not _CPR_IN_TEXT_RE.search(joined):
+                continue
             # An id holding a valid CPR would put a raw CPR in the warehouse (CONTRACT §2): the row is refused.
             found = s.str.extract(_CPR_IN_TEXT, expand=False)
             if found.notna().any():
@@ -497,10 +593,7 @@ class Checker:
             self.fail(self.df[col].str.len() > MAX_TEXT_CHARS, f"{col} longer than {MAX_TEXT_CHARS} characters")
 
     def cpr(self) -> None:
-        values = self.df["cpr"]
-        uniq = pd.unique(values)
-        normalised = {v: cprmod.normalise(v) for v in uniq}  # python-stdnum, once per citizen
-        cpr10 = values.map(normalised)
+        cpr10 = self.memo.cpr10(self.df["cpr"])
         self.fail(cpr10.isna(), "invalid CPR (not 10 digits with a valid birth date)")
         self.df["_cpr10"] = cpr10
 
@@ -591,12 +684,15 @@ def _money(values: pd.Series) -> pd.Series:
     return text.where(text.str.fullmatch(r"\d{1,12}(\.\d{1,2})?"), None)  # NUMERIC(14, 2)
 
 
-def validate(feed: str, frame: pd.DataFrame, seen_ids: dict[str, int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def validate(
+    feed: str, frame: pd.DataFrame, seen_ids: dict[str, int] | None = None, memo: CprMemo | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(rows to load with typed columns, rejected rows with a `reason`).
 
-    `seen_ids` carries marking_id -> first line across the chunks of one markings file.
+    `seen_ids` carries marking_id -> first line across the chunks of one markings file; `memo`
+    the per-CPR work across the files of one feed.
     """
-    c = Checker(frame)
+    c = Checker(frame, memo)
     c.hygiene(feed)
     if feed == "markings":
         c.required("marking_id")
@@ -676,14 +772,13 @@ _STAGING_COLUMNS = {
 }  # fmt: skip
 
 
-def _staging_frame(feed: str, ok: pd.DataFrame, f: LandingFile, file_id: int) -> pd.DataFrame:
+def _staging_frame(feed: str, ok: pd.DataFrame, f: LandingFile, file_id: int, memo: CprMemo | None = None) -> pd.DataFrame:
+    memo = memo or CprMemo()
     out = pd.DataFrame(index=ok.index)
     out["file_id"] = file_id
     out["line_no"] = ok["line_no"]
     if "_cpr10" in ok:
-        uniq = pd.unique(ok["_cpr10"])
-        key = cprmod.pseudonym_key()
-        out["person_key"] = ok["_cpr10"].map({c: cprmod.person_key(c, key) for c in uniq})
+        out["person_key"] = memo.person_key(ok["_cpr10"])
     if "kommune_kode" in ok:
         out["kommune_kode"] = ok["kommune_kode"].astype(int)
     if feed == "markings":
@@ -692,9 +787,10 @@ def _staging_frame(feed: str, ok: pd.DataFrame, f: LandingFile, file_id: int) ->
         out["marking_code"] = ok["marking_code"]
         out["start_date"] = ok["start"]
         out["end_date"] = ok["end"]
-        out["registered_at"] = ok["reg_utc"].map(lambda t: t.isoformat())
+        out["registered_at"] = ok["reg_utc"]  # tz-aware UTC instants
         out["registered_date"] = ok["reg_date"]
-        out["fritagelse_aarsag"] = ok["fritagelse_aarsag"].map(cprmod.mask).replace("", None)  # free text: no CPR kept
+        text = ok["fritagelse_aarsag"]
+        out["fritagelse_aarsag"] = text.map({t: cprmod.mask(t) or None for t in pd.unique(text)})  # free text: no CPR kept
     elif feed == "ydelse":
         out["delivery_month"] = f.period
         out["iso_week"] = ok["iso_week"]
@@ -703,8 +799,7 @@ def _staging_frame(feed: str, ok: pd.DataFrame, f: LandingFile, file_id: int) ->
         out["matchgruppe"] = ok["matchgruppe"].replace("", None)
         out["introduktionsprogram"] = ok["introduktionsprogram"].eq("1")
         out["herkomst"] = ok["herkomst"]
-        uniq = pd.unique(ok["_cpr10"])
-        out["birth_date"] = ok["_cpr10"].map({c: cprmod.birth_date(c) for c in uniq})  # F1: age from the CPR
+        out["birth_date"] = memo.birth_date(ok["_cpr10"])  # F1: age from the CPR
     elif feed == "tilbud":
         out["delivery_month"] = f.period
         out["tilbud_id"] = ok["tilbud_id"]
@@ -732,19 +827,135 @@ def _python_values(s: pd.Series) -> list[object]:
     """Plain Python values with None for every kind of missing (NaT, NaN, NA): what COPY needs."""
     if pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
         return s.tolist()
+    if isinstance(s.dtype, pd.DatetimeTZDtype):  # instants (registered_at)
+        return [None if v is pd.NaT else v.to_pydatetime() for v in s.tolist()]
     if pd.api.types.is_datetime64_any_dtype(s.dtype):  # a date column whose values are all missing
         return [None if v is pd.NaT else v.date() for v in s.tolist()]
     return [None if v is None or v is pd.NaT or v is pd.NA or (isinstance(v, float) and v != v) else v for v in s.tolist()]
 
 
+# How each staging column is typed in COPY's text format (anything else is text, escaped).
+_INT_COLUMNS = {"file_id", "line_no", "kommune_kode"}
+_DATE_COLUMNS = {
+    "extract_date",
+    "delivery_month",
+    "week_month",
+    "start_date",
+    "end_date",
+    "registered_date",
+    "birth_date",
+    "month",
+}
+_BOOL_COLUMNS = {"introduktionsprogram", "subsidised", "su_eligible"}
+_UTC_COLUMNS = {"registered_at"}
+
+
 def _copy(conn, table: str, frame: pd.DataFrame) -> None:
-    """COPY the frame row by row (psycopg adapts each value: NULL stays NULL, a '\\N' text stays text)."""
+    """COPY the frame: as one block of COPY text built by Arrow (fast path), else row by row.
+
+    Either way NULL stays NULL and text stays text: a value '\\N' is sent as '\\\\N', a tab,
+    line break or backslash escaped, exactly as psycopg's write_row does."""
     if frame.empty:
         return
-    columns = [_python_values(frame[c]) for c in frame.columns]
-    with conn.cursor().copy(f"copy {table} ({', '.join(frame.columns)}) from stdin") as cp:
+    statement = f"copy {table} ({', '.join(frame.columns)}) from stdin"
+    payload = _copy_text(frame) if conn.info.encoding == "utf-8" else None
+    with conn.cursor().copy(statement) as cp:
+        if payload is not None:
+            for i in range(0, len(payload), 1 << 20):
+                cp.write(payload[i : i + (1 << 20)])
+            return
+        columns = [_python_values(frame[c]) for c in frame.columns]
         for row in zip(*columns, strict=True):
             cp.write_row(row)
+
+
+def _copy_text(frame: pd.DataFrame) -> memoryview | None:
+    """The frame in COPY's text format (UTF-8), or None when a column is not of a shape handled here."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = []
+    try:
+        for name in frame.columns:
+            s = frame[name]
+            if name in _INT_COLUMNS:
+                if not (pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
+                    return None
+                arr = pa.array(s.to_numpy(dtype=np.int64)).cast(pa.large_string())
+            elif name in _DATE_COLUMNS:
+                values = s.dt.date if pd.api.types.is_datetime64_any_dtype(s.dtype) else s
+                arr = pa.array(values, type=pa.date32(), from_pandas=True).cast(pa.large_string())
+            elif name in _BOOL_COLUMNS:
+                arr = pc.if_else(pa.array(s, type=pa.bool_(), from_pandas=True), "t", "f").cast(pa.large_string())
+            elif name in _UTC_COLUMNS:
+                if not isinstance(s.dtype, pd.DatetimeTZDtype):
+                    return None
+                stamps = pa.array(s.dt.tz_convert("UTC"))
+                arr = pc.binary_join_element_wise(pc.strftime(stamps, format="%Y-%m-%d %H:%M:%S"), "+00", "").cast(
+                    pa.large_string()
+                )
+            else:
+                arr = pa.array(s, type=pa.large_string(), from_pandas=True)
+                for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+                    arr = pc.replace_substring(arr, char, escaped)
+            texts.append(pc.fill_null(arr.cast(pa.large_string()), "\\N"))
+        tab, newline, empty = (pa.scalar(c, pa.large_string()) for c in ("\t", "\n", ""))
+        lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*texts, tab), newline, empty)
+        block = pc.binary_join(pa.LargeListArray.from_arrays(pa.array([0, len(lines)], pa.int64()), lines), empty)
+    except (pa.ArrowException, ValueError, TypeError, OverflowError):
+        return None
+    return memoryview(block[0].as_buffer())
+
+
+class _StagingCopy:
+    """A file's staging rows as one COPY across its chunks, fed through a writer thread: PostgreSQL
+    stores chunk k while Python validates chunk k+1 (the two cores work at once). Rejects are held
+    and copied when the COPY pauses (at the end, or when `chunk_rows()` of them have piled up).
+    Leaving the block with an exception abandons the COPY; the transaction then rolls back."""
+
+    def __init__(self, conn, table: str, f: LandingFile, file_id: int):
+        self.conn, self.table, self.f, self.file_id = conn, table, f, file_id
+        self.stack: contextlib.ExitStack | None = None
+        self.cp = None
+        self.rejects: list[tuple[int, str, str]] = []
+
+    def __enter__(self) -> _StagingCopy:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            if self.stack is not None:
+                self.stack.__exit__(exc_type, exc, tb)
+            return
+        self._pause()
+        _copy_rejects(self.conn, self.f, self.file_id, self.rejects)
+
+    def add(self, frame: pd.DataFrame, rejects: list[tuple[int, str, str]]) -> None:
+        if not frame.empty:
+            payload = _copy_text(frame) if self.conn.info.encoding == "utf-8" else None
+            if payload is None:  # a value of a shape the fast path does not handle: row by row
+                self._pause()
+                _copy(self.conn, self.table, frame)
+            else:
+                if self.cp is None:
+                    from psycopg.copy import QueuedLibpqWriter
+
+                    self.stack = contextlib.ExitStack()
+                    cur = self.conn.cursor()
+                    statement = f"copy {self.table} ({', '.join(frame.columns)}) from stdin"
+                    self.cp = self.stack.enter_context(cur.copy(statement, writer=QueuedLibpqWriter(cur)))
+                for i in range(0, len(payload), 1 << 17):
+                    self.cp.write(payload[i : i + (1 << 17)])
+        self.rejects.extend(rejects)
+        if len(self.rejects) >= chunk_rows():
+            self._pause()
+            _copy_rejects(self.conn, self.f, self.file_id, self.rejects)
+            self.rejects = []
+
+    def _pause(self) -> None:
+        if self.stack is not None:
+            stack, self.stack, self.cp = self.stack, None, None
+            stack.close()
 
 
 def _copy_rejects(conn, f: LandingFile, file_id: int, rejects: list[tuple[int, str, str]]) -> None:
@@ -760,8 +971,13 @@ def _copy_rejects(conn, f: LandingFile, file_id: int, rejects: list[tuple[int, s
 _REFUSED = (psycopg.DataError, psycopg.IntegrityError, psycopg.errors.ProgramLimitExceeded)
 
 
-def load_file(zone: LandingZone, f: LandingFile, run_month: date | None = None) -> FileResult:
-    """Load one file in one transaction: all its rows and rejects, or nothing. Streams in chunks."""
+def load_file(
+    zone: LandingZone, f: LandingFile, run_month: date | None = None, analyze: bool = True, memo: CprMemo | None = None
+) -> FileResult:
+    """Load one file in one transaction: all its rows and rejects, or nothing. Streams in chunks.
+
+    `analyze=False` leaves the staging table's statistics to the caller (ingest_feed refreshes
+    them once per feed, not once per file); `memo` carries per-CPR work from file to file."""
     sha = zone.sha256(f)
     with connect() as conn:
         # One loader per feed at a time; re-check inside the lock so concurrent runs load once.
@@ -802,17 +1018,17 @@ def load_file(zone: LandingZone, f: LandingFile, run_month: date | None = None) 
         read = loaded = rejected = 0
         digest = hashlib.sha256()
         seen_ids: dict[str, int] = {}
+        memo = memo or CprMemo()
         try:
-            with zone.open(f) as stream:
+            with zone.open(f) as stream, _StagingCopy(conn, table, f, file_id) as out:
                 for chunk in iter_chunks(f, stream, size, digest):
-                    ok, bad = validate(f.feed, chunk.frame, seen_ids)
+                    ok, bad = validate(f.feed, chunk.frame, seen_ids, memo)
                     rejects = chunk.rejects + list(
-                        zip(bad["line_no"].tolist(), bad["reason"].tolist(), bad["_raw"].tolist(), strict=True)
+                        zip(bad["line_no"].tolist(), bad["reason"].tolist(), raw_rows(bad, f.feed), strict=True)
                     )
                     if chunk.rows_read != len(ok) + len(rejects):  # never silently lose a row
                         raise _problem(f, f"reconciliation failed: read {chunk.rows_read} != {len(ok)} + {len(rejects)}")
-                    _copy(conn, table, _staging_frame(f.feed, ok, f, file_id))
-                    _copy_rejects(conn, f, file_id, rejects)
+                    out.add(_staging_frame(f.feed, ok, f, file_id, memo), rejects)
                     read, loaded, rejected = read + chunk.rows_read, loaded + len(ok), rejected + len(rejects)
         except _REFUSED as exc:
             raise _problem(f, f"the warehouse refused a value ({type(exc).__name__}: {str(exc)[:300]})") from exc
@@ -828,8 +1044,8 @@ def load_file(zone: LandingZone, f: LandingFile, run_month: date | None = None) 
         n_rej = conn.execute("select count(*) from ingest_rejects where file_id = %s", (file_id,)).fetchone()[0]
         if (n_stg, n_rej) != (loaded, rejected):
             raise _problem(f, f"reconciliation failed in the warehouse: staged {n_stg}/{loaded}, rejects {n_rej}/{rejected}")
-        # Fresh statistics: the next queries (rules, GX, marts) plan on them; stale ones cost minutes.
-        conn.execute(f"analyze {table}")
+        if analyze:  # fresh statistics: the next queries (rules, GX, marts) plan on them; stale ones cost minutes
+            conn.execute(f"analyze {table}")
     result = FileResult(f.feed, f.name, "loaded", read, loaded, rejected)
     log.info("%s: read %d = loaded %d + rejected %d", f.uri, result.rows_read, result.rows_loaded, result.rows_rejected)
     return result
@@ -845,7 +1061,17 @@ def files_for_month(zone: LandingZone, feed: str, month: date) -> list[LandingFi
 def ingest_feed(feed: str, month: date, root: str | None = None) -> dict[str, object]:
     """Load every not-yet-loaded file of `feed` visible to `month`'s run. Returns counts (no CPRs)."""
     zone = LandingZone(root)
-    results = [load_file(zone, f, month) for f in files_for_month(zone, feed, month)]
+    results: list[FileResult] = []
+    memo = CprMemo()
+    try:
+        for f in files_for_month(zone, feed, month):
+            results.append(load_file(zone, f, month, analyze=False, memo=memo))
+    finally:
+        if any(r.status == "loaded" for r in results):
+            # Fresh statistics once per feed (not per file): the next queries (rules, GX, marts) plan
+            # on them, and stale ones cost minutes. Also after a failure: what did load is there.
+            with connect(autocommit=True) as conn:
+                conn.execute(f"analyze {_STAGING_COLUMNS[feed][0]}")
     summary = {
         "feed": feed,
         "files_loaded": sum(r.status == "loaded" for r in results),
