@@ -7,57 +7,23 @@ AIRFLOW_CONN_FSM_ALERTS environment variable in JSON form, as in resources/dev_c
 from __future__ import annotations
 
 import asyncio
-import email
 import http.server
 import json
-import socketserver
 import threading
-from email import policy
 from pathlib import Path
 
 import pytest
+
+from mailbox_catcher import mail_catcher
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_CONNECTIONS = json.loads((ROOT / "resources" / "dev_connections.json").read_text())
 
 
-class _SMTPHandler(socketserver.StreamRequestHandler):
-    """Just enough SMTP for smtplib and aiosmtplib: EHLO, MAIL, RCPT, DATA, QUIT."""
-
-    def handle(self):
-        self.wfile.write(b"220 localhost test SMTP\r\n")
-        lines, in_data = [], False
-        while line := self.rfile.readline():
-            if in_data:
-                if line.rstrip(b"\r\n") == b".":
-                    self.server.messages.append(email.message_from_bytes(b"".join(lines), policy=policy.default))
-                    lines, in_data = [], False
-                    self.wfile.write(b"250 OK queued\r\n")
-                else:
-                    lines.append(line[1:] if line.startswith(b"..") else line)
-                continue
-            verb = line[:4].upper()
-            if verb == b"EHLO":
-                self.wfile.write(b"250-localhost\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
-            elif verb == b"DATA":
-                in_data = True
-                self.wfile.write(b"354 go ahead\r\n")
-            elif verb == b"QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 OK\r\n")
-
-
 @pytest.fixture
 def smtp_server():
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
-    server.daemon_threads = True
-    server.messages = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with mail_catcher() as server:
+        yield server
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ report link and the report itself. Screenshots: FSM_STACK_OUT (default build/sta
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -31,6 +32,8 @@ from urllib.parse import quote
 
 import pytest
 
+from mailbox_catcher import mail_catcher
+
 pytestmark = pytest.mark.stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +45,7 @@ STARTUP_TIMEOUT = 240
 RUN_TIMEOUT = 900
 SHOTS = Path(os.environ.get("FSM_STACK_OUT", ROOT / "build" / "stack-test"))
 ADMIN = "admin"
+OUTSIDE = "2026-10"  # after FSM2 (F9): a manual run for it fails at once and the operators get a mail
 
 
 def _free_port() -> int:
@@ -123,6 +127,10 @@ def stack(tmp_path_factory):
     meta_url = _database(admin_url, meta_db)
     wh_url = _database(admin_url, wh_db)
     procs: list[subprocess.Popen] = []
+    mailbox = contextlib.ExitStack()
+    smtp = mailbox.enter_context(mail_catcher())  # the fsm_alerts connection (SMTP, the default channel) mails here
+    alerts = json.loads((ROOT / "resources" / "dev_connections.json").read_text())["fsm_alerts"]
+    alerts["port"] = smtp.server_address[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "FSM_"))}
     env.update({
         # as docker-compose.yml's x-airflow-common, with local paths
@@ -146,6 +154,7 @@ def stack(tmp_path_factory):
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
         "AIRFLOW_CONN_FSM_WAREHOUSE": wh_url,
+        "AIRFLOW_CONN_FSM_ALERTS": json.dumps(alerts),
         "AIRFLOW_CONN_FSM_PSEUDONYM": json.dumps({"conn_type": "generic", "password": secrets.token_hex(24)}),
         "FSM_ENV": "production",  # as deployed: the development pseudonym key would be refused
         "FSM_SLOW_RUN_ALERT_HOURS": "6",
@@ -166,10 +175,11 @@ def stack(tmp_path_factory):
                                           start_new_session=True))  # fmt: skip
         token = _wait_for_dag(base, password, procs, home)
         yield {"base": base, "home": home, "reports": reports, "wh_url": wh_url, "token": token,
-               "password": password, "procs": procs}  # fmt: skip
+               "password": password, "procs": procs, "mails": smtp.messages}  # fmt: skip
     finally:
         for proc in reversed(procs):
             _stop(proc)
+        mailbox.close()
         leftovers = _processes_of(home)
         _drop(admin_url, meta_db)
         _drop(admin_url, wh_db)
@@ -238,27 +248,36 @@ def finished_run(stack):
     base, token = stack["base"], stack["token"]
     status, dag = _call(base, f"/api/v2/dags/{DAG_ID}", token, {"is_paused": False}, method="PATCH")
     assert status == 200 and dag["is_paused"] is False, (status, dag)
-    status, run = _call(base, f"/api/v2/dags/{DAG_ID}/dagRuns", token,
-                        {"logical_date": None, "conf": {"month": MONTH, "backfill": False}})  # fmt: skip
+    run = _wait(stack, _trigger(stack, MONTH))
+    assert run["state"] == "success", f"{run['state']}: {run['task_states']}\n{_tail(stack['home'])}"
+    print(f"\nstack-test: {DAG_ID} {MONTH} succeeded in {run['seconds']} s through the scheduler", file=sys.stderr)
+    return run
+
+
+def _trigger(stack, month: str) -> dict:
+    status, run = _call(stack["base"], f"/api/v2/dags/{DAG_ID}/dagRuns", stack["token"],
+                        {"logical_date": None, "conf": {"month": month, "backfill": False}})  # fmt: skip
     assert status == 200, (status, run)
+    return run
+
+
+def _wait(stack, run: dict) -> dict:
+    base = stack["base"]
     run_path = f"/api/v2/dags/{DAG_ID}/dagRuns/{quote(run['dag_run_id'], safe='')}"
     started = time.monotonic()
     while True:
-        status, run = _call(base, run_path, token)
+        status, run = _call(base, run_path, stack["token"])
         assert status == 200, (status, run)
         if run["state"] in ("success", "failed"):
             break
         if time.monotonic() - started > RUN_TIMEOUT or any(p.poll() is not None for p in stack["procs"]):
             pytest.fail(f"run {run['dag_run_id']} still {run['state']} after {RUN_TIMEOUT}s:\n{_tail(stack['home'])}")
-        time.sleep(5)
+        time.sleep(3)
         if time.monotonic() - started > 60:  # tokens outlive this by far; refresh anyway on long runs
-            stack["token"] = token = _token(base, stack["password"])
-    _, tis = _call(base, f"{run_path}/taskInstances?limit=100", token)
-    states = {ti["task_id"]: ti["state"] for ti in tis["task_instances"]}
-    assert run["state"] == "success", f"{run['state']}: {states}\n{_tail(stack['home'])}"
+            stack["token"] = _token(base, stack["password"])
+    _, tis = _call(base, f"{run_path}/taskInstances?limit=100", stack["token"])
+    run["task_states"] = {ti["task_id"]: ti["state"] for ti in tis["task_instances"]}
     run["seconds"] = round(time.monotonic() - started, 1)
-    run["task_states"] = states
-    print(f"\nstack-test: {DAG_ID} {MONTH} succeeded in {run['seconds']} s through the scheduler", file=sys.stderr)
     return run
 
 
@@ -336,3 +355,24 @@ def test_an_operator_logs_in_and_sees_the_green_run_and_its_report(stack, finish
     page.get_by_text(MONTH, exact=False).first.wait_for()
     assert "2019" in page.title()
     page.screenshot(path=SHOTS / "stack_report.png", full_page=True)
+
+
+def test_a_failed_run_mails_the_operators_what_to_do(stack, finished_run, page):
+    """A manual run for a month no programme covers fails at its first task, without retries (waiting
+    cannot help), and the task's on_failure_callback mails through the fsm_alerts connection."""
+    run = _wait(stack, _trigger(stack, OUTSIDE))
+    assert run["state"] == "failed" and run["task_states"]["wait_for_month_files"] == "failed", run["task_states"]
+    assert {s for t, s in run["task_states"].items() if t != "wait_for_month_files"} == {"upstream_failed"}
+    deadline = time.monotonic() + 60
+    while not stack["mails"] and time.monotonic() < deadline:
+        time.sleep(1)
+    (mail,) = stack["mails"]
+    assert mail["Subject"] == f"[FSM] {OUTSIDE}: wait_for_month_files failed ({DAG_ID})"
+    assert mail["To"] == "fsm-operators@localhost"
+    body = mail.get_body(("html",)).get_content()
+    assert f"no programme is monitored in {OUTSIDE}" in body and "on try 1, its last" in body
+    assert "What to do:" in body and f"/dags/{DAG_ID}/runs/" in body
+
+    page.goto(f"{stack['base']}/dags/{DAG_ID}/runs/{quote(run['dag_run_id'], safe='')}")
+    page.get_by_text("Failed", exact=False).first.wait_for()
+    page.screenshot(path=SHOTS / "stack_failed_run.png")
