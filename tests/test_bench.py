@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 LINE = re.compile(
     r"^bench: month_run_s=(?P<month_run_s>[\d.]+) overhead_s=(?P<overhead_s>[\d.]+) floor_s=(?P<floor_s>[\d.]+)"
     r" ratio=(?P<ratio>-?[\d.]+) backfill_s=(?P<backfill_s>[\d.]+|n/a) backfill_ratio=(?P<backfill_ratio>[\d.]+|n/a)"
-    r" peak_rss_mb=(?P<peak_rss_mb>\d+) parse_ms=(?P<parse_ms>\d+) citizens=(?P<citizens>\d+) benefit_rows=(?P<benefit_rows>\d+)$"
+    r" peak_rss_mb=(?P<peak_rss_mb>\d+) parse_ms=(?P<parse_ms>\d+) citizens=(?P<citizens>\d+) benefit_rows=(?P<benefit_rows>\d+)"
+    r"(?: fsm2_month_s=(?P<fsm2_month_s>[\d.]+) fsm2_floor_s=(?P<fsm2_floor_s>[\d.]+) fsm2_ratio=(?P<fsm2_ratio>-?[\d.]+|n/a)"
+    r" fsm2_target_n=(?P<fsm2_target_n>\d+) fsm2_benefit_rows=(?P<fsm2_benefit_rows>\d+))?$"
 )
 
 
@@ -57,7 +59,18 @@ def test_summary_line_and_profile_summary():
     line = summary_line(figures)
     m = LINE.match(line)
     assert m, line
-    assert m["backfill_s"] == "n/a" and m["peak_rss_mb"] == "1234" and m["parse_ms"] == "62"
+    assert m["backfill_s"] == "n/a" and m["peak_rss_mb"] == "1234" and m["parse_ms"] == "62" and m["fsm2_month_s"] is None
+    # FSM2's figures follow the required ones; those keep their names and order
+    fsm2 = {
+        "fsm2_month_s": 80.0,
+        "fsm2_floor_s": 20.5,
+        "fsm2_ratio": 3.5,
+        "fsm2_target_n": 30000,
+        "fsm2_benefit_rows": 16_000_000,
+    }
+    line2 = summary_line({**figures, **fsm2})
+    m2 = LINE.match(line2)
+    assert m2 and line2.startswith(line + " ") and m2["fsm2_month_s"] == "80.00" and m2["fsm2_benefit_rows"] == "16000000"
 
     raw = (
         "<module> (/x/plugins/fsm/run.py:1);run_month (/x/plugins/fsm/run.py:40);load_file (/x/plugins/fsm/ingest.py:600);write_row (/v/site-packages/psycopg/copy.py:10) 30\n"
@@ -79,8 +92,8 @@ def test_bench_at_tiny_scale(tmp_path):
     env["PYTHONPATH"] = str(ROOT / "plugins")
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "fsm.bench", "--scale", "tiny", "--month", "2017-09", "--work-dir", str(tmp_path / "work"),
-         "--out", str(out)],
+        [sys.executable, "-m", "fsm.bench", "--scale", "tiny", "--month", "2017-09", "--fsm2-month", "2019-02",
+         "--work-dir", str(tmp_path / "work"), "--out", str(out)],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -109,3 +122,11 @@ def test_bench_at_tiny_scale(tmp_path):
     assert doc["floor"]["rows"] == sum(v["rows_read"] for v in ingested.values())
     # its own embedded warehouse
     assert (tmp_path / "work" / "pg" / "PG_VERSION").exists()
+    # FSM2 (the default country has it): a cold FSM2 month, its floor, figures in the line and the JSON
+    assert m["fsm2_month_s"] is not None and f["fsm2_month_s"] > 0 and f["fsm2_floor_s"] > 0
+    assert doc["fsm2"]["month"] == "2019-02" and doc["fsm2"]["run"]["facts"]["programmes"] == "FSM2"
+    assert doc["month_run"]["facts"]["programmes"] == "FSM1" and "FSM2" in doc["fsm2"]["run"]["transform_models"]
+    assert f["fsm2_target_n"] == doc["fsm2"]["run"]["facts"]["fsm2_target_n"] > 0
+    assert f["fsm2_benefit_rows"] == doc["fsm2"]["run"]["facts"]["ingested"]["ydelse"]["rows_loaded"] > f["benefit_rows"]
+    fsm2_ingested = doc["fsm2"]["run"]["facts"]["ingested"]
+    assert doc["fsm2"]["floor"]["rows"] == sum(v["rows_read"] for v in fsm2_ingested.values())

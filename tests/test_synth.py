@@ -435,6 +435,16 @@ def test_scales_and_rejects_per_feed():
     from fsm.synth import SCALES
 
     assert SCALES["tiny"].citizens < SCALES["small"].citizens < SCALES["national"].citizens
+    # '2x' (alias 'national2x'): twice Denmark, FSM1 and FSM2 alike (issue 8)
+    from fsm.synth import FSM2_SCALES
+    from fsm.synth.__main__ import main as cli
+    from fsm.synth.generator import SCALE_ALIASES
+
+    assert SCALES["2x"].citizens == 2 * SCALES["national"].citizens
+    assert FSM2_SCALES["2x"].citizens == 2 * FSM2_SCALES["national"].citizens
+    assert SCALE_ALIASES == {"national2x": "2x"}
+    with pytest.raises(SystemExit):
+        cli(["--out", "/nonexistent", "--scale", "3x"])
     assert set(REJECT_KINDS) == {"markings", "ydelse", "tilbud", "timer"}
     with pytest.raises(ValueError):
         generate("/nonexistent", scale="huge")

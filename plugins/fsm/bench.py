@@ -1,7 +1,8 @@
 """`make bench`: fsm_monthly_monitoring at the size of Denmark, every figure measured in one run (issue 8).
 
 python -m fsm.bench [--scale national] [--month 2019-12] [--seed 42] [--fmt parquet]
-                    [--programmes FSM1] [--no-backfill] [--profile] [--out bench] [--work-dir DIR]
+                    [--programmes FSM1,FSM2] [--fsm2-month 2021-12] [--no-backfill] [--profile]
+                    [--out bench] [--work-dir DIR]
 
 Everything runs against bench-private state under `data/bench/<scale>/` (or --work-dir): the
 synthetic landing zone (cached by the generator's manifest: seed, scale, months, format,
@@ -24,6 +25,8 @@ Each phase runs in a fresh interpreter (as an Airflow worker would), one after t
             grouped distinct count over the staged markings and registers.
   backfill  backfill_s: project start … month in one set-based pass (`run_month(..., backfill=True)`)
             on a fresh warehouse database.
+  fsm2      (with FSM2 in --programmes) fsm2_month_s: a cold run of FSM2's last month (--fsm2-month)
+            with FSM_PROGRAMMES=FSM2, the same way as `month`; fsm2_floor its COPY floor.
   profile   (--profile) the month run again, fresh, under py-spy (--idle: time waiting on
             PostgreSQL is charged to the call that waits); a summary goes into the JSON.
 
@@ -32,8 +35,15 @@ every 0.2 s (RSS counts shared buffers once per backend that touched them: an up
 The run ends with one line, and writes the same figures to `<out>/<scale>.json`:
 
   bench: month_run_s=… overhead_s=… floor_s=… ratio=… backfill_s=… backfill_ratio=… peak_rss_mb=… parse_ms=… citizens=… benefit_rows=…
+         [fsm2_month_s=… fsm2_floor_s=… fsm2_ratio=… fsm2_target_n=… fsm2_benefit_rows=…]
 
 ratio = (month_run_s − overhead_s) / floor_s; backfill_ratio = backfill_s / month_run_s.
+
+The synthetic country is the whole landing zone of --programmes: with FSM2 (the default) the
+registers and snapshots carry FSM2's ~100,000 citizens too (2017-08 … --fsm2-month), so the FSM1
+month run reads them as the real registers would make it; `month`, `floor` and `backfill` run
+FSM1 (FSM_PROGRAMMES=FSM1: the figures keep their meaning), and `fsm2` runs FSM2 on its own.
+--programmes FSM1 reproduces the FSM1-only country of the first measurement.
 """
 
 from __future__ import annotations
@@ -58,7 +68,7 @@ from pathlib import Path
 
 from fsm.config import PROJECT_ROOT
 
-PHASES_AIRFLOW = ("noop", "month", "backfill")
+PHASES_AIRFLOW = ("noop", "month", "backfill", "fsm2")
 BENCH_PSEUDONYM_KEY = "fsm-bench-key-" + "b" * 24  # synthetic data only; a set key is what production has
 PY_SPY_CANDIDATES = ("/tmp/resolve/v/bin/py-spy",)
 
@@ -71,7 +81,10 @@ class Bench:
         self.args = args
         self.month = _parse_month(args.month)
         self.work = Path(args.work_dir or PROJECT_ROOT / "data" / "bench" / args.scale).resolve()
-        self.landing = self.work / "landing"
+        self.programmes = [p.strip().upper() for p in args.programmes.split(",") if p.strip()]
+        self.fsm2 = "FSM2" in self.programmes
+        # one landing zone per country: FSM1 alone, or FSM1 with FSM2 (each cached by the generator)
+        self.landing = self.work / ("landing" if not self.fsm2 else "landing-fsm1-fsm2")
         self.pgdata = self.work / "pg"
         self.airflow_home = self.work / "airflow"
         self.logs = self.work / "logs"
@@ -80,7 +93,7 @@ class Bench:
         self.sampler: RssSampler | None = None
 
     # --- plumbing ------------------------------------------------------------------------
-    def env(self, phase: str, database: str | None = None) -> dict[str, str]:
+    def env(self, phase: str, database: str | None = None, programmes: str = "FSM1") -> dict[str, str]:
         env = os.environ.copy()
         # the bench's own warehouse; no slow-run DeadlineAlert (Airflow 3.3.2's dag.test() cannot finish a run with one)
         for key in ("FSM_WAREHOUSE_URL", "AIRFLOW_CONN_FSM_WAREHOUSE", "FSM_SLOW_RUN_ALERT_HOURS"):
@@ -100,7 +113,7 @@ class Bench:
                 "FSM_LANDING": str(self.landing),
                 "FSM_DATA_DIR": str(run_dir),
                 "FSM_REPORTS_DIR": str(run_dir / "reports"),
-                "FSM_PROGRAMMES": self.args.programmes,
+                "FSM_PROGRAMMES": programmes,
             }
         )
         env.setdefault("FSM_PSEUDONYM_KEY", BENCH_PSEUDONYM_KEY)
@@ -108,7 +121,15 @@ class Bench:
             env["FSM_WAREHOUSE_URL"] = self.server.get_uri(database)
         return env
 
-    def child(self, phase: str, name: str | None = None, database: str | None = None, wrap: list[str] | None = None) -> dict:
+    def child(
+        self,
+        phase: str,
+        name: str | None = None,
+        database: str | None = None,
+        wrap: list[str] | None = None,
+        month: str | None = None,
+        programmes: str = "FSM1",
+    ) -> dict:
         """Run `python -m fsm.bench _phase <phase>` in a fresh interpreter; its JSON result."""
         name = name or phase
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -127,7 +148,9 @@ class Bench:
             "--result",
             str(result),
             "--month",
-            self.args.month,
+            month or self.args.month,
+            "--fsm2-month",
+            self.args.fsm2_month,
             "--scale",
             self.args.scale,
             "--seed",
@@ -137,7 +160,7 @@ class Bench:
             "--programmes",
             self.args.programmes,
         ]
-        env = self.env(name, database)
+        env = self.env(name, database, programmes)
         if self.sampler:
             self.sampler.phase = name
         t0 = time.perf_counter()
@@ -159,7 +182,7 @@ class Bench:
             )
         out = json.loads(result.read_text())
         out["process_wall_s"] = round(wall, 2)
-        if phase in ("month", "backfill"):
+        if phase in ("month", "backfill") and "tasks" in out:
             out["transform_models"] = transform_models((self.logs / f"{name}.log").read_text(errors="replace"))
         print(f"  {name:<9} {_phase_summary(name, out)}", flush=True)
         return out
@@ -202,6 +225,11 @@ class Bench:
             backfill = None
             if not a.no_backfill:
                 backfill = self.child("backfill", database=self.fresh_database("bench_backfill"))
+            fsm2 = fsm2_floor = None
+            if self.fsm2:
+                fsm2 = self.child("month", "fsm2", self.fresh_database("bench_fsm2"), month=a.fsm2_month, programmes="FSM2")
+                fsm2_floor = self.child("floor", "fsm2_floor", self.fresh_database("bench_floor"), month=a.fsm2_month)
+                self.drop_database("bench_floor")
         finally:
             self.sampler.stop()
         profile = self.profile() if a.profile else None
@@ -223,6 +251,18 @@ class Bench:
             "citizens": month["facts"]["citizens"],
             "benefit_rows": month["facts"]["benefit_rows"],
         }
+        if fsm2:
+            figures.update(
+                {
+                    "fsm2_month_s": round(fsm2["seconds"], 2),
+                    "fsm2_floor_s": round(fsm2_floor["seconds"], 2),
+                    "fsm2_ratio": round((fsm2["seconds"] - overhead_s) / fsm2_floor["seconds"], 1)
+                    if fsm2_floor["seconds"] > 0
+                    else None,
+                    "fsm2_target_n": fsm2["facts"]["fsm2_target_n"],
+                    "fsm2_benefit_rows": fsm2["facts"]["benefit_rows"],
+                }
+            )
         doc = {
             "bench": figures,
             "line": summary_line(figures),
@@ -252,6 +292,13 @@ class Bench:
             "month_run": {k: month[k] for k in ("seconds", "tasks", "facts", "transform_models", "gaps_s")},
             "floor": {k: v for k, v in floor.items() if k != "process_wall_s"},
             "backfill": {k: backfill[k] for k in ("seconds", "tasks", "transform_models", "gaps_s")} if backfill else None,
+            "fsm2": {
+                "month": a.fsm2_month,
+                "run": {k: fsm2[k] for k in ("seconds", "tasks", "facts", "transform_models", "gaps_s")},
+                "floor": {k: v for k, v in fsm2_floor.items() if k != "process_wall_s"},
+            }
+            if fsm2
+            else None,
             "peak_rss_mb_by_phase": peaks,
             "rss_samples": self.sampler.samples,
             "profile": profile,
@@ -289,6 +336,12 @@ def summary_line(f: dict) -> str:
         f" ratio={fmt(f['ratio'], 1)} backfill_s={fmt(f['backfill_s'], 2)} backfill_ratio={fmt(f['backfill_ratio'], 2)}"
         f" peak_rss_mb={fmt(f['peak_rss_mb'], 0)} parse_ms={fmt(f['parse_ms'], 0)} citizens={f['citizens']}"
         f" benefit_rows={f['benefit_rows']}"
+        + (
+            f" fsm2_month_s={fmt(f['fsm2_month_s'], 2)} fsm2_floor_s={fmt(f['fsm2_floor_s'], 2)}"
+            f" fsm2_ratio={fmt(f['fsm2_ratio'], 1)} fsm2_target_n={f['fsm2_target_n']} fsm2_benefit_rows={f['fsm2_benefit_rows']}"
+            if "fsm2_month_s" in f
+            else ""
+        )
     )
 
 
@@ -472,7 +525,8 @@ def _phase_generate(a: argparse.Namespace) -> dict:
     landing = Path(os.environ["FSM_LANDING"])
     manifest_path = landing / "manifest.json"
     before = manifest_path.stat().st_mtime_ns if manifest_path.exists() else None
-    kwargs = {"seed": a.seed, "scale": a.scale, "start": "2017-08", "end": a.month, "fmt": a.fmt}
+    end = max(a.month, a.fsm2_month) if "FSM2" in a.programmes.upper() else a.month
+    kwargs = {"seed": a.seed, "scale": a.scale, "start": "2017-08", "end": end, "fmt": a.fmt}
     if "programmes" in inspect.signature(generate).parameters:
         kwargs["programmes"] = a.programmes
     t0 = time.perf_counter()
@@ -540,6 +594,7 @@ def _phase_dag(a: argparse.Namespace, kind: str) -> dict:
     out = {"seconds": round(seconds, 3), "tasks": tasks, "gaps_s": gaps}
     if kind != "noop":
         out["facts"] = _warehouse_facts(_parse_month(a.month))
+        out["facts"]["programmes"] = os.environ.get("FSM_PROGRAMMES")
     return out
 
 
@@ -588,12 +643,19 @@ def _warehouse_facts(month: date) -> dict:
             " or relname like 'dq_%%' or relname = 'ingest_rejects') order by 2 desc"
         ).fetchall()
         db_bytes = conn.execute("select pg_database_size(current_database())").fetchone()[0]
+        # FSM2 (F7): the target group of the month itself, all origins
+        fsm2_target = conn.execute(
+            "select coalesce(sum(target_n), 0) from mart_fsm2_result"
+            " where as_of_month = %s and activity_month = %s and herkomst = 'ALL'",
+            (month, month),
+        ).fetchone()[0]
     by_feed = {
         f: {"files": n, "rows_read": int(r), "rows_loaded": int(lo), "rows_rejected": int(rj), "bytes": int(b)}
         for f, n, r, lo, rj, b in feeds
     }
     return {
         "citizens": int(citizens),
+        "fsm2_target_n": int(fsm2_target),
         "benefit_rows": int(by_feed.get("ydelse", {}).get("rows_loaded") or 0),
         "ingested": by_feed,
         "table_mb": {t: round(b / 2**20, 1) for t, b in tables},
@@ -697,12 +759,17 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m fsm.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument(
-        "--scale", default=os.environ.get("FSM_BENCH_SCALE", "national"), help="a generator scale (tiny, small, national)"
+        "--scale", default=os.environ.get("FSM_BENCH_SCALE", "national"), help="a generator scale (tiny, small, national, 2x)"
     )
     ap.add_argument("--month", default="2019-12", help="the month to run (default 2019-12, FSM1's last)")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--fmt", choices=("parquet", "csv"), default="parquet")
-    ap.add_argument("--programmes", default="FSM1", help="generated and run (FSM_PROGRAMMES): FSM1 or FSM1,FSM2")
+    ap.add_argument(
+        "--programmes",
+        default="FSM1,FSM2",
+        help="the synthetic country: FSM1,FSM2 (default; adds the fsm2 phase) or FSM1 (the first, FSM1-only measurement)",
+    )
+    ap.add_argument("--fsm2-month", default="2021-12", help="the FSM2 month the fsm2 phase runs (default 2021-12, its last)")
     ap.add_argument("--no-backfill", action="store_true", help="skip the backfill phase")
     ap.add_argument("--profile", action="store_true", help="also run the month under py-spy and summarise where the time goes")
     ap.add_argument("--out", help="folder for <scale>.json (default: bench/)")

@@ -127,6 +127,7 @@ FSM2_SCALES = {
     "tiny": Scale2(citizens=400, min_per_kommune=3, min_defects=2),
     "small": Scale2(citizens=3_000, min_per_kommune=10, min_defects=4),
     "national": Scale2(citizens=100_000, min_per_kommune=40, min_defects=6),
+    "2x": Scale2(citizens=200_000, min_per_kommune=80, min_defects=12),
 }
 FSM2_DEFECT_RATES = {
     "backdated_marking": 0.010,  # FSM2_GR2 or FRITAGELSE registered 2–13 weeks after its claimed start

@@ -120,11 +120,14 @@ class Scale:
 
 
 SCALES = {
-    # FSM_BRUTTO citizens; ~4 % leave before project start, so the target groups are ~300, ~2,500, ~24,000
+    # FSM_BRUTTO citizens; ~4 % leave before project start, so the target groups are ~300, ~2,500,
+    # ~24,000 and ~48,000 ('2x': twice Denmark, the headroom check of issue 8)
     "tiny": Scale(citizens=312, min_per_kommune=2, rejects_per_kind=1, min_defects=2),
     "small": Scale(citizens=2_600, min_per_kommune=5, rejects_per_kind=2, min_defects=4),
     "national": Scale(citizens=25_000, min_per_kommune=10, rejects_per_kind=3, min_defects=4),
+    "2x": Scale(citizens=50_000, min_per_kommune=20, rejects_per_kind=3, min_defects=8),
 }
+SCALE_ALIASES = {"national2x": "2x"}  # `--scale national2x` is the same scale (and cache) as `--scale 2x`
 
 # Share of FSM_BRUTTO citizens (or, for outside-target markings, markings per BRUTTO citizen)
 # that carry each defect; the floor above applies at small scales.
@@ -194,6 +197,7 @@ def generate(
     The manifest is also written to `<out_dir>/manifest.json`; when that file already exists for
     the same seed, scale, start, end, format and programmes, it is returned and nothing is regenerated.
     """
+    scale = SCALE_ALIASES.get(scale, scale)
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; expected one of {sorted(SCALES)}")
     if fmt not in ("csv", "parquet"):
