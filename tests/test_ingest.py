@@ -212,3 +212,62 @@ def test_no_raw_cpr_in_any_warehouse_text_column(wh, landing):
             for cpr in [*INPUT_CPRS, "010180-1234", "01018X1234"]:
                 hits = conn.execute(f'select count(*) from {table} where "{column}" like %s', (f"%{cpr}%",)).fetchone()[0]
                 assert hits == 0, f"{table}.{column} holds a raw CPR"
+
+
+def test_arrow_copy_text_stores_exactly_what_write_row_stores(wh):
+    """The fast COPY path (Arrow-built text, issue 8) and psycopg's write_row store the same values:
+    NULL stays NULL, '' stays '', a literal backslash-N stays text, tabs, line breaks and backslashes survive."""
+    import datetime as dt
+
+    from fsm.ingest import _copy_text, _python_values
+
+    tricky = ["\\N", "", "a\tb", "line\nbreak\r\n", "back\\slash", "\\", "æøå ✓", "end\\"]
+    n = len(tricky)
+    frame = pd.DataFrame(
+        {
+            "file_id": [7] * n,
+            "line_no": list(range(2, n + 2)),
+            "marking_id": tricky,
+            "fritagelse_aarsag": [None, "", *tricky[2:]],
+            "start_date": [dt.date(2017, 8, 1), None, pd.NaT, *[dt.date(2020, 2, 29)] * (n - 3)],
+            "subsidised": [True, False] * (n // 2),
+            "registered_at": pd.Series(pd.to_datetime(["2017-06-20T05:00:00.123456"] * (n - 1) + [None])).dt.tz_localize(
+                "Europe/Copenhagen"
+            ),
+        }
+    )
+    payload = _copy_text(frame)
+    assert payload is not None
+    cols = ", ".join(frame.columns)
+    ddl = (
+        "(file_id bigint, line_no int, marking_id text, fritagelse_aarsag text, start_date date, subsidised boolean,"
+        " registered_at timestamptz)"
+    )
+    with wh.connect() as conn:
+        conn.execute(f"create temp table fast {ddl}")
+        conn.execute(f"create temp table slow {ddl}")
+        with conn.cursor().copy(f"copy fast ({cols}) from stdin") as cp:
+            cp.write(payload)
+        with conn.cursor().copy(f"copy slow ({cols}) from stdin") as cp:
+            for row in zip(*[_python_values(frame[c]) for c in frame.columns], strict=True):
+                cp.write_row(row)
+        fast = conn.execute(f"select {cols} from fast order by line_no").fetchall()
+        slow = conn.execute(f"select {cols} from slow order by line_no").fetchall()
+    assert fast == slow
+    assert [r[2] for r in fast] == tricky and fast[0][3] is None and fast[1][3] == ""
+    assert fast[0][4] == dt.date(2017, 8, 1) and fast[1][4] is None and fast[2][4] is None
+    assert fast[0][6] == dt.datetime(2017, 6, 20, 3, 0, 0, 123456, tzinfo=dt.UTC) and fast[-1][6] is None
+
+
+def test_parquet_text_vectorised_equals_value_by_value():
+    """Parquet text columns are converted by Arrow; the result is `_parquet_text`'s, value for value
+    (None -> '', Python's str.strip() for every kind of edge whitespace)."""
+    import pyarrow as pa
+
+    from fsm.ingest import _arrow_text, _parquet_text
+
+    values = ["x", " x ", "\tx\n", "\u00a0x\u2003", "\x1cx\x1f", "x\x85", "", None, "  ", "a b", "\u3000", "ø ", "\\N"]
+    for arr in (pa.array(values, pa.string()), pa.array(values, pa.large_string()), pa.array(values).dictionary_encode()):
+        assert _arrow_text(arr).tolist() == [_parquet_text(v) for v in values]
+    assert _arrow_text(pa.array([None, None], pa.null())).tolist() == ["", ""]
+    assert _arrow_text(pa.array([1, None, 30], pa.int64())).tolist() == ["1", "", "30"]

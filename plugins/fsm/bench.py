@@ -361,7 +361,7 @@ def _phase_summary(name: str, out: dict) -> str:
     if "seconds" in out and "tasks" in out:
         top = sorted(out["tasks"], key=lambda t: -(t["s"] or 0))[:3]
         return f"{out['seconds']:.2f}s (top tasks: " + ", ".join(f"{t['task']} {t['s']:.1f}s" for t in top) + ")"
-    if name == "floor":
+    if name == "floor" or name.endswith("_floor"):
         return f"{out['seconds']:.2f}s (decode {out['decode_s']:.2f}s, copy {out['copy_s']:.2f}s, scan {out['scan_s']:.2f}s; {out['rows']:,} rows)"
     if name.startswith("parse"):
         return f"dag file {out['dag_file_ms']:.0f} ms (+ airflow import {out['airflow_import_ms']:.0f} ms)"
