@@ -513,6 +513,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CPR_IN_TEXT_RE = re.compile(_CPR_IN_TEXT)
 
 
+def _per_unique(s: pd.Series, fn: Callable[[pd.Series], tuple[pd.Series, ...]]) -> tuple[pd.Series, ...]:
+    """`fn` (value by value, vectorised) applied to the distinct values of `s` only, spread back to every row."""
+    codes, uniq = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=False)
+    results = fn(pd.Series(uniq, dtype=object))
+    return tuple(pd.Series(r.array.take(codes), index=s.index, dtype=r.dtype) for r in results)
+
+
 def _joined(values: pd.Series) -> str:
     """The column's values joined by '|' (a value that is not text counts as its str())."""
     items = values.tolist()
@@ -616,7 +623,12 @@ class Checker:
 
     def date(self, col: str, optional: bool = False) -> pd.Series:
         s = self.df[col]
-        parsed = pd.to_datetime(s.where(s.str.fullmatch(r"\d{4}-\d{2}-\d{2}"), None), format="%Y-%m-%d", errors="coerce")
+
+        def parse(u: pd.Series) -> tuple[pd.Series, pd.Series]:
+            p = pd.to_datetime(u.where(u.str.fullmatch(r"\d{4}-\d{2}-\d{2}"), None), format="%Y-%m-%d", errors="coerce")
+            return p, p.dt.date
+
+        parsed, as_date = _per_unique(s, parse)
         empty = s.eq("")
         if not optional:
             self.fail(empty, f"{col} is missing")
@@ -624,7 +636,7 @@ class Checker:
         self.fail(bad, lambda d: f"unparsable {col} '" + d[col].str.slice(0, 30) + "' (expected YYYY-MM-DD)")
         lo, hi = (pd.Timestamp(x) for x in PLAUSIBLE_DATES)
         self.fail(parsed.notna() & ((parsed < lo) | (parsed > hi)), lambda d: f"{col} '" + d[col] + "' outside 1990–2035")
-        return parsed.dt.date
+        return as_date
 
     def month(self, col: str) -> pd.Series:
         s = self.df[col]
@@ -637,22 +649,26 @@ class Checker:
     def timestamp(self, col: str) -> tuple[pd.Series, pd.Series]:
         """ISO 8601; local Copenhagen time when no offset is given. Returns (UTC instant, local date)."""
         s = self.df[col]
-        has_offset = s.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True)
-        shaped = s.str.match(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?")
-        utc = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us, UTC]")
-        naive_idx = s.index[shaped & ~has_offset]
-        aware_idx = s.index[shaped & has_offset]
-        if len(naive_idx):
-            naive = pd.to_datetime(s.loc[naive_idx], format="ISO8601", errors="coerce")
-            local = naive.dt.tz_localize("Europe/Copenhagen", ambiguous="NaT", nonexistent="NaT")
-            utc.loc[naive_idx] = local.dt.tz_convert("UTC")
-        if len(aware_idx):
-            utc.loc[aware_idx] = pd.to_datetime(s.loc[aware_idx], format="ISO8601", utc=True, errors="coerce")
+
+        def parse(u: pd.Series) -> tuple[pd.Series, pd.Series]:
+            has_offset = u.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True)
+            shaped = u.str.match(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?")
+            utc = pd.Series(pd.NaT, index=u.index, dtype="datetime64[us, UTC]")
+            naive_idx = u.index[shaped & ~has_offset]
+            aware_idx = u.index[shaped & has_offset]
+            if len(naive_idx):
+                naive = pd.to_datetime(u.loc[naive_idx], format="ISO8601", errors="coerce")
+                local = naive.dt.tz_localize("Europe/Copenhagen", ambiguous="NaT", nonexistent="NaT")
+                utc.loc[naive_idx] = local.dt.tz_convert("UTC")
+            if len(aware_idx):
+                utc.loc[aware_idx] = pd.to_datetime(u.loc[aware_idx], format="ISO8601", utc=True, errors="coerce")
+            return utc, utc.dt.tz_convert("Europe/Copenhagen").dt.date
+
+        utc, local_date = _per_unique(s, parse)  # a snapshot repeats its timestamps: each distinct one parsed once
         self.fail(s.eq(""), f"{col} is missing")
         self.fail(utc.isna(), lambda d: f"unparsable {col} '" + d[col].str.slice(0, 40) + "' (expected ISO 8601)")
         lo, hi = (pd.Timestamp(x, tz="Europe/Copenhagen") for x in PLAUSIBLE_DATES)
         self.fail(utc.notna() & ((utc < lo) | (utc > hi)), lambda d: f"{col} '" + d[col].str.slice(0, 40) + "' outside 1990–2035")
-        local_date = utc.dt.tz_convert("Europe/Copenhagen").dt.date
         return utc, local_date
 
     def finish(self) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -976,14 +992,102 @@ def _copy_rejects(conn, f: LandingFile, file_id: int, rejects: list[tuple[int, s
 _REFUSED = (psycopg.DataError, psycopg.IntegrityError, psycopg.errors.ProgramLimitExceeded)
 
 
+def _prepare_file(zone: LandingZone, f: LandingFile, memo: CprMemo) -> Iterator[tuple]:
+    """A file read, validated and shaped for staging, chunk by chunk: ("chunk", rows_read, staging
+    frame with file_id 0, rejects) …, then ("end", sha256 of the bytes read (CSV)). Raises
+    LandingError for a file unusable as a whole."""
+    digest = hashlib.sha256()
+    seen_ids: dict[str, int] = {}
+    with zone.open(f) as stream:
+        for chunk in iter_chunks(f, stream, zone.size(f), digest):
+            ok, bad = validate(f.feed, chunk.frame, seen_ids, memo)
+            rejects = chunk.rejects + list(
+                zip(bad["line_no"].tolist(), bad["reason"].tolist(), raw_rows(bad, f.feed), strict=True)
+            )
+            if chunk.rows_read != len(ok) + len(rejects):  # never silently lose a row
+                raise _problem(f, f"reconciliation failed: read {chunk.rows_read} != {len(ok)} + {len(rejects)}")
+            yield ("chunk", chunk.rows_read, _staging_frame(f.feed, ok, f, 0, memo), rejects)
+    yield ("end", digest.hexdigest())
+
+
+class _Prefetch:
+    """The files of one feed prepared (`_prepare_file`) in a thread, ahead of the loader: Python reads
+    and validates the next file while PostgreSQL stores the last chunks of this one and commits it.
+    Bounded (a few chunks queued); the first failing file ends it, its error raised where that file
+    is loaded, in that file's transaction, exactly as without the thread."""
+
+    DEPTH = 4
+
+    def __init__(self, zone: LandingZone, files: list[LandingFile], memo: CprMemo):
+        import queue
+        import threading
+
+        self._queue: queue.Queue = queue.Queue(maxsize=self.DEPTH)
+        self._stop = threading.Event()
+        self._full = queue.Full
+        self._thread = threading.Thread(target=self._run, args=(zone, files, memo), name="ingest-prefetch", daemon=True)
+        self._thread.start()
+
+    def _run(self, zone: LandingZone, files: list[LandingFile], memo: CprMemo) -> None:
+        for f in files:
+            try:
+                for item in _prepare_file(zone, f, memo):
+                    if not self._put((f.uri, item)):
+                        return
+            except BaseException as exc:  # noqa: BLE001 (handed to the loader, which raises it)
+                self._put((f.uri, ("error", exc)))
+                return
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except self._full:
+                continue
+        return False
+
+    def take(self, f: LandingFile) -> Iterator[tuple]:
+        """The prepared chunks of `f` (the next file in order), then its "end"."""
+        while True:
+            uri, item = self._queue.get()
+            if uri != f.uri:
+                raise RuntimeError(f"ingest prefetch out of order: expected {f.uri}, got {uri}")
+            if item[0] == "error":
+                raise item[1]
+            yield item
+            if item[0] == "end":
+                return
+
+    def skip(self, f: LandingFile) -> None:
+        """`f` turned out to be loaded already (by a concurrent run): drop what was prepared of it."""
+        for _item in self.take(f):
+            pass
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._thread.join(timeout=0.1)
+
+
 def load_file(
-    zone: LandingZone, f: LandingFile, run_month: date | None = None, analyze: bool = True, memo: CprMemo | None = None
+    zone: LandingZone,
+    f: LandingFile,
+    run_month: date | None = None,
+    analyze: bool = True,
+    memo: CprMemo | None = None,
+    sha: str | None = None,
+    prefetch: _Prefetch | None = None,
 ) -> FileResult:
     """Load one file in one transaction: all its rows and rejects, or nothing. Streams in chunks.
 
     `analyze=False` leaves the staging table's statistics to the caller (ingest_feed refreshes
-    them once per feed, not once per file); `memo` carries per-CPR work from file to file."""
-    sha = zone.sha256(f)
+    them once per feed, not once per file); `memo` carries per-CPR work from file to file; `sha`
+    is the file's hash taken before anything of it was read, and `prefetch` the thread that
+    prepares it (ingest_feed)."""
+    sha = sha or zone.sha256(f)
     with connect() as conn:
         # One loader per feed at a time; re-check inside the lock so concurrent runs load once.
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"ingest:{f.feed}",))
@@ -992,6 +1096,8 @@ def load_file(
             (f.feed, f.name, sha),
         ).fetchone()
         if seen:
+            if prefetch is not None:
+                prefetch.skip(f)
             return FileResult(f.feed, f.name, "skipped", *seen)
         size = zone.size(f)
         file_id = conn.execute(
@@ -1021,25 +1127,23 @@ def load_file(
         ).fetchone()[0]
         table = _STAGING_COLUMNS[f.feed][0]
         read = loaded = rejected = 0
-        digest = hashlib.sha256()
-        seen_ids: dict[str, int] = {}
-        memo = memo or CprMemo()
+        read_sha = None
+        source = prefetch.take(f) if prefetch is not None else _prepare_file(zone, f, memo or CprMemo())
         try:
-            with zone.open(f) as stream, _StagingCopy(conn, table, f, file_id) as out:
-                for chunk in iter_chunks(f, stream, size, digest):
-                    ok, bad = validate(f.feed, chunk.frame, seen_ids, memo)
-                    rejects = chunk.rejects + list(
-                        zip(bad["line_no"].tolist(), bad["reason"].tolist(), raw_rows(bad, f.feed), strict=True)
-                    )
-                    if chunk.rows_read != len(ok) + len(rejects):  # never silently lose a row
-                        raise _problem(f, f"reconciliation failed: read {chunk.rows_read} != {len(ok)} + {len(rejects)}")
-                    out.add(_staging_frame(f.feed, ok, f, file_id, memo), rejects)
-                    read, loaded, rejected = read + chunk.rows_read, loaded + len(ok), rejected + len(rejects)
+            with _StagingCopy(conn, table, f, file_id) as out:
+                for item in source:
+                    if item[0] == "end":
+                        read_sha = item[1]
+                        break
+                    _, rows_read, staged, rejects = item
+                    staged["file_id"] = file_id
+                    out.add(staged, rejects)
+                    read, loaded, rejected = read + rows_read, loaded + len(staged), rejected + len(rejects)
         except _REFUSED as exc:
             raise _problem(f, f"the warehouse refused a value ({type(exc).__name__}: {str(exc)[:300]})") from exc
         if read == 0 and f.feed not in EMPTY_ALLOWED:
             raise _problem(f, f"a {f.feed} snapshot with a header and no rows is never a valid delivery")
-        if (digest.hexdigest() if f.fmt == "csv" else zone.sha256(f)) != sha:
+        if (read_sha if f.fmt == "csv" else zone.sha256(f)) != sha:
             raise _problem(f, "the file changed while it was being loaded (a redelivery in progress?); the next try loads it")
         conn.execute(
             "update ingest_file set rows_read = %s, rows_loaded = %s, rows_rejected = %s where file_id = %s",
@@ -1067,11 +1171,21 @@ def ingest_feed(feed: str, month: date, root: str | None = None) -> dict[str, ob
     """Load every not-yet-loaded file of `feed` visible to `month`'s run. Returns counts (no CPRs)."""
     zone = LandingZone(root)
     results: list[FileResult] = []
-    memo = CprMemo()
+    files = files_for_month(zone, feed, month)
+    # Hash every file before anything of it is read (a file replaced mid-load then fails its check),
+    # and prepare only those not loaded yet: a month's run usually finds one new file per feed.
+    hashes = {f.uri: zone.sha256(f) for f in files}
+    with connect() as conn:
+        loaded = set(conn.execute("select file_name, sha256 from ingest_file where feed = %s", (feed,)).fetchall())
+    todo = [f for f in files if (f.name, hashes[f.uri]) not in loaded]
+    prefetch = _Prefetch(zone, todo, CprMemo()) if todo else None
     try:
-        for f in files_for_month(zone, feed, month):
-            results.append(load_file(zone, f, month, analyze=False, memo=memo))
+        for f in files:
+            ahead = prefetch if f in todo else None
+            results.append(load_file(zone, f, month, analyze=False, sha=hashes[f.uri], prefetch=ahead))
     finally:
+        if prefetch is not None:
+            prefetch.close()
         if any(r.status == "loaded" for r in results):
             # Fresh statistics once per feed (not per file): the next queries (rules, GX, marts) plan
             # on them, and stale ones cost minutes. Also after a failure: what did load is there.
