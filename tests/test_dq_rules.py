@@ -33,6 +33,8 @@ def violations(wh, month):
 
 
 def test_every_rule_on_hand_made_markings(sc, wh):
+    """M2 (groups exclude each other), M3 (no backdating), M6 (half-open periods: a same-day move is
+    clean), T2 (outside the target group): each DQ rule once on hand-made markings."""
     sc.brutto(1).mark("g1", 1, "FSM_GR1", "2017-09-11", registered="2017-12-05")  # backdated 85 days
     sc.brutto(2).mark("o1", 2, "FSM_GR1", "2017-09-01").mark("o2", 2, "FSM_GR2", "2017-11-01")  # overlap
     sc.brutto(3).mark("s1", 3, "FSM_GR1", "2017-09-01", end="2017-11-01").mark(

@@ -87,6 +87,8 @@ def test_D1_backdated_group1_counts_only_from_its_registration_day(sc, wh):
 
 
 def test_same_day_switch_group1_to_group2_counts_the_group_in_force_at_month_end(sc, wh):
+    """M6: group 1 ends 2018-03-01 and group 2 starts 2018-03-01 — half-open periods, no overlap; M1/V3:
+    the month's group count is the group in force at its end."""
     sc.brutto(1)
     sc.mark("g1", 1, "FSM_GR1", "2017-09-01", end="2018-03-01", registered="2017-09-01", end_registered="2018-03-01")
     sc.mark("g2", 1, "FSM_GR2", "2018-03-01")
@@ -114,6 +116,7 @@ def test_D1_invalid_period_is_ignored_in_the_figures(sc, wh):
 
 
 def test_V2_deferred_citizens_count_as_accounted_for(sc, wh):
+    """V2 with M4: FSM_UDSKUDT in force and no group marking = deferred, counted toward coverage."""
     sc.brutto(1)
     sc.brutto(2)
     sc.mark("u1", 1, "FSM_UDSKUDT", "2017-09-01")
@@ -141,6 +144,7 @@ def test_V3_coverage_two_decimals_and_threshold_on_the_exact_fraction(sc, wh):
 
 
 def test_V4_pjf_counts_group1_citizens_with_a_job_broker_at_month_end(sc, wh):
+    """V4 with M5: FSM_PJF counts only for group-1 citizens, both in force at month end."""
     for p in (1, 2, 3):
         sc.brutto(p)
     sc.mark("g1", 1, "FSM_GR1", "2017-09-01").mark("p1", 1, "FSM_PJF", "2017-09-10")
