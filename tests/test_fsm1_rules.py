@@ -49,6 +49,7 @@ def tranches(wh, month, kommune=101):
 
 
 def test_T2_leaver_before_start_is_out_once_star_end_dates_the_marking(sc, wh):
+    """T1/T2: the target group is the citizens whose STAR-prefilled FSM_BRUTTO is in force on 2017-08-01."""
     sc.brutto(1)
     sc.brutto(2, end="2017-05-01", end_registered="2017-09-05")  # left in May; STAR end-dates it in September
     sc.brutto(3, end="2017-08-01", end_registered="2017-06-20")  # half-open: not in force on 1 Aug
@@ -73,6 +74,7 @@ def test_T3_leaver_after_start_unvisited_drops_out_from_the_month_the_marking_en
 
 
 def test_D1_backdated_group1_counts_only_from_its_registration_day(sc, wh):
+    """V1 with D1: visited from the day a group marking is in force as monitoring sees it (registration)."""
     sc.brutto(1)
     sc.mark("g1", 1, "FSM_GR1", "2017-09-11", registered="2017-12-05")
     sc.offer("2017-10", "t1", 1, "VIRKSOMHEDSPRAKTIK", "2017-10-02", "2017-10-31")
@@ -158,6 +160,7 @@ def test_V4_pjf_counts_group1_citizens_with_a_job_broker_at_month_end(sc, wh):
 
 
 def test_C2_first_group2_then_group1_is_not_in_the_indsatsgruppe_but_1_to_3_stays(sc, wh):
+    """C1/C2: only a first group 1 puts a citizen in phase 2's indsatsgruppe; a later move does not undo it."""
     sc.brutto(1)
     sc.brutto(2)
     sc.mark("a2", 1, "FSM_GR2", "2017-09-01", end="2017-10-01", end_registered="2017-10-01")
