@@ -151,3 +151,10 @@ def test_fsm2_rules_on_hand_made_markings(sc, wh):
             "FSM2_GR2 in force on 2019-01-31 for a citizen outside the FSM2 target group in 2019-01",
         ),
     ]
+
+
+def test_one_list_of_marking_rules_with_sql_and_severity_for_each():
+    from fsm.config import MARKING_RULES, SQL_DIR, rules
+
+    assert {p.stem for p in (SQL_DIR / "dq").glob("*.sql")} == set(MARKING_RULES)
+    assert set(rules().dq_severity) == set(MARKING_RULES)

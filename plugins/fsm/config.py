@@ -29,6 +29,20 @@ DEVELOPMENT_PSEUDONYM_KEY = "fsm-development-key-not-for-production"
 
 PROGRAMMES = ("FSM1", "FSM2")
 
+# The marking data-quality rules (include/sql/dq/<rule_id>.sql): DOMAIN's DQ table for FSM1, in its
+# order, then FSM2's two. fsm.quality evaluates them all; the report lists FSM1's first.
+FSM1_MARKING_RULES = (
+    "backdated_marking",
+    "overlapping_group_marking",
+    "duplicate_marking",
+    "invalid_period",
+    "marking_outside_target_group",
+    "future_marking",
+    "revalidering_without_group2",
+)
+FSM2_MARKING_RULES = ("fsm2_gr2_outside_target_group", "fritagelse_without_reason")
+MARKING_RULES = FSM1_MARKING_RULES + FSM2_MARKING_RULES
+
 
 def landing_root() -> str:
     """FSM_LANDING: a local folder or any fsspec URL (s3://…, file://…)."""

@@ -14,22 +14,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from fsm import months
-from fsm.config import rules
+from fsm.config import MARKING_RULES, rules
 from fsm.warehouse import connect, sql_path
 
 log = logging.getLogger(__name__)
-
-MARKING_RULES = (
-    "backdated_marking",
-    "overlapping_group_marking",
-    "duplicate_marking",
-    "invalid_period",
-    "marking_outside_target_group",
-    "future_marking",
-    "revalidering_without_group2",
-    "fsm2_gr2_outside_target_group",
-    "fritagelse_without_reason",
-)
 
 
 class DataQualityError(RuntimeError):

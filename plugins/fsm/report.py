@@ -29,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from fsm import months
-from fsm.config import Rules, reports_dir, rules
+from fsm.config import FSM1_MARKING_RULES, Rules, reports_dir, rules
 from fsm.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -51,17 +51,8 @@ CSV_COLUMNS = (
     ("grant_source", "Tilskudsgrundlag"),
 )
 
-# The FSM1 marking rules of DOMAIN's DQ table, in its order (fsm.quality evaluates these and FSM2's);
-# the report counts FSM1 findings only, and appends any other rule that has some.
-DQ_RULES = (
-    "backdated_marking",
-    "overlapping_group_marking",
-    "duplicate_marking",
-    "invalid_period",
-    "marking_outside_target_group",
-    "future_marking",
-    "revalidering_without_group2",
-)
+# The FSM1 marking rules first, in DOMAIN's order; the report appends any other rule that has findings.
+DQ_RULES = FSM1_MARKING_RULES
 VISITATION_COUNTS = (
     "target_n",
     "visited_n",
