@@ -7,6 +7,7 @@ re-read from the warehouse, so the report is checked to reconcile to the øre.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -519,12 +520,11 @@ def test_a_country_of_88_municipalities_and_29_months_takes_seconds(wh, tmp_path
 # --- the html in a real browser --------------------------------------------------------------------
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed")
-def test_html_renders_in_headless_chromium_with_its_charts(reports):
+@contextlib.contextmanager
+def _opened_in_chromium(html: Path):
+    """The report as a reader opens it: headless Chromium, file:// URL; yields (page, every URL requested)."""
     from playwright.sync_api import sync_playwright
 
-    html = reports["dir"] / "tranche_report.html"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
@@ -536,22 +536,29 @@ def test_html_renders_in_headless_chromium_with_its_charts(reports):
             requests: list[str] = []
             page.on("request", lambda req: requests.append(req.url))
             page.goto(html.as_uri(), wait_until="load")
-            images = page.evaluate(
-                "() => Array.from(document.images).map(i => ({id: i.id, w: i.naturalWidth, h: i.naturalHeight, ok: i.complete}))"
-            )
-            assert len(images) >= 3
-            assert all(i["ok"] and i["w"] > 0 and i["h"] > 0 for i in images), images
-            assert {"chart-coverage", "chart-national"} <= {i["id"] for i in images}
-            assert page.inner_text("#total-due") == "200.000,00"
-            assert page.locator("#status-table tbody tr").count() == 3
-            assert page.locator(".banner.internal").is_visible()
-            assert all(u.startswith(("file:", "data:")) for u in requests), requests  # no network
-            page.screenshot(path="/tmp/report_screenshot.png", full_page=True)
-            pdf = page.pdf(format="A4", prefer_css_page_size=True, print_background=True)
-            assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) >= 8  # a page per section at least
-            Path("/tmp/report_screenshot.pdf").write_bytes(pdf)
+            yield page, requests
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed")
+def test_html_renders_in_headless_chromium_with_its_charts(reports):
+    with _opened_in_chromium(reports["dir"] / "tranche_report.html") as (page, requests):
+        images = page.evaluate(
+            "() => Array.from(document.images).map(i => ({id: i.id, w: i.naturalWidth, h: i.naturalHeight, ok: i.complete}))"
+        )
+        assert len(images) >= 3
+        assert all(i["ok"] and i["w"] > 0 and i["h"] > 0 for i in images), images
+        assert {"chart-coverage", "chart-national"} <= {i["id"] for i in images}
+        assert page.inner_text("#total-due") == "200.000,00"
+        assert page.locator("#status-table tbody tr").count() == 3
+        assert page.locator(".banner.internal").is_visible()
+        assert all(u.startswith(("file:", "data:")) for u in requests), requests  # no network
+        page.screenshot(path="/tmp/report_screenshot.png", full_page=True)
+        pdf = page.pdf(format="A4", prefer_css_page_size=True, print_background=True)
+        assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) >= 8  # a page per section at least
+        Path("/tmp/report_screenshot.pdf").write_bytes(pdf)
 
 
 # --- edge cases ----------------------------------------------------------------------------------
@@ -936,34 +943,19 @@ def test_fsm2_english_switch(fsm2_reports, tmp_path, monkeypatch):
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed")
 def test_fsm2_html_renders_in_headless_chromium(fsm2_reports):
-    from playwright.sync_api import sync_playwright
-
-    html = fsm2_reports["dir"] / "tranche_report.html"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            requests: list[str] = []
-            page.on("request", lambda req: requests.append(req.url))
-            page.goto(html.as_uri(), wait_until="load")
-            images = page.evaluate(
-                "() => Array.from(document.images).map(i => ({id: i.id, cls: i.className, w: i.naturalWidth,"
-                " h: i.naturalHeight, ok: i.complete}))"
-            )
-            assert all(i["ok"] and i["w"] > 0 and i["h"] > 0 for i in images), images
-            assert {"chart-coverage", "chart-national", "chart-fsm2-national"} <= {i["id"] for i in images}
-            assert any("fsm2" in i["cls"] for i in images)
-            assert page.locator("#fsm2-table tbody tr").count() == 31
-            assert page.inner_text("#fsm2-share") == "20,69\u00a0%"
-            assert page.locator("#fsm2").is_visible()
-            assert all(u.startswith(("file:", "data:")) for u in requests), requests
-            page.locator("#fsm2").screenshot(path="/tmp/report_fsm2.png")
-        finally:
-            browser.close()
+    with _opened_in_chromium(fsm2_reports["dir"] / "tranche_report.html") as (page, requests):
+        images = page.evaluate(
+            "() => Array.from(document.images).map(i => ({id: i.id, cls: i.className, w: i.naturalWidth,"
+            " h: i.naturalHeight, ok: i.complete}))"
+        )
+        assert all(i["ok"] and i["w"] > 0 and i["h"] > 0 for i in images), images
+        assert {"chart-coverage", "chart-national", "chart-fsm2-national"} <= {i["id"] for i in images}
+        assert any("fsm2" in i["cls"] for i in images)
+        assert page.locator("#fsm2-table tbody tr").count() == 31
+        assert page.inner_text("#fsm2-share") == "20,69\u00a0%"
+        assert page.locator("#fsm2").is_visible()
+        assert all(u.startswith(("file:", "data:")) for u in requests), requests
+        page.locator("#fsm2").screenshot(path="/tmp/report_fsm2.png")
 
 
 def test_a_2020_month_has_only_fsm2_and_the_fsm1_sections_say_so(wh, tmp_path, monkeypatch):
