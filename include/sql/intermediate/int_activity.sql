@@ -11,6 +11,10 @@ files as (
     select * from int_register_files
 ),
 
+member_keys as (  -- only indsatsgruppe members can be active (C1); skip everyone else's offers and hours
+    select distinct person_key from int_indsatsgruppe
+),
+
 asof_bounds as (
     select min(as_of_month) as first_asof, max(as_of_month) as last_asof from int_asof_months
 ),
@@ -44,6 +48,7 @@ offer_months as (  -- A1 Interpretation: counted offer types are configuration
     ) as g (m)
     where o.tilbud_type = any({{ counted_offer_types }})
         and coalesce(o.end_date, 'infinity'::date) >= {{ project_start }}::date
+        and o.person_key in (select person_key from member_keys)
 ),
 
 hours_known as (  -- the first delivery that shows ordinary hours > 0 for a person-month
@@ -51,19 +56,23 @@ hours_known as (  -- the first delivery that shows ordinary hours > 0 for a pers
     from stg_timer as h
     inner join files as f on f.feed = 'timer' and f.file_id = h.file_id
     where not h.subsidised and h.hours > 0
+        and h.person_key in (select person_key from member_keys)
     group by h.person_key, h.month
 ),
 
-active_known as (
+active_known as (  -- only the (as-of, activity month) pairs this run needs (int_activity_pairs)
     select a.as_of_month, o.person_key, o.activity_month
     from offer_months as o
-    inner join int_asof_months as a
-        on a.as_of_month >= o.delivered
+    inner join int_activity_pairs as a
+        on a.activity_month = o.activity_month
+        and a.as_of_month >= o.delivered
         and (o.superseded is null or a.as_of_month < o.superseded)
     union
     select a.as_of_month, h.person_key, h.activity_month
     from hours_known as h
-    inner join int_asof_months as a on a.as_of_month >= h.known_from
+    inner join int_activity_pairs as a
+        on a.activity_month = h.activity_month
+        and a.as_of_month >= h.known_from
 ),
 
 members as (
