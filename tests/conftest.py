@@ -6,6 +6,7 @@ database for the session; when it does not answer, an embedded pgserver is start
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import uuid
@@ -29,7 +30,7 @@ DATA_TABLES = (
 )  # fmt: skip
 
 
-def _server_url() -> str | None:
+def server_url() -> str | None:
     import psycopg
 
     url = os.environ.get("FSM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -40,29 +41,50 @@ def _server_url() -> str | None:
         return None
 
 
-@pytest.fixture(scope="session")
-def warehouse_url(tmp_path_factory) -> str:
+def database_url(url: str, name: str) -> str:
+    """`url` with its database replaced by `name` (socket and query parameters kept)."""
+    base, _, query = url.partition("?")
+    return base.rsplit("/", 1)[0] + "/" + name + (("?" + query) if query else "")
+
+
+@contextlib.contextmanager
+def throwaway_database(admin: str, prefix: str):
+    """A fresh database on the server of `admin` (a URL), yielded as a URL; dropped afterwards."""
     import psycopg
 
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"create database {name}")
+    try:
+        yield database_url(admin, name)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"drop database if exists {name} with (force)")
+
+
+def empty_warehouse() -> None:
+    """Every data table of the current warehouse emptied (schema and reference data kept)."""
     from fsm import warehouse
 
-    admin = _server_url()
+    with warehouse.connect() as conn:
+        conn.execute("truncate " + ", ".join(DATA_TABLES) + " restart identity cascade")
+
+
+@pytest.fixture(scope="session")
+def warehouse_url(tmp_path_factory) -> str:
+    from fsm import warehouse
+
+    admin = server_url()
     if admin is None:
         import pgserver
 
         server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
         admin = server.get_uri()
-    name = f"fsm_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"create database {name}")
-    base, _, query = admin.partition("?")
-    url = base.rsplit("/", 1)[0] + "/" + name + (("?" + query) if query else "")
-    os.environ["FSM_WAREHOUSE_URL"] = url
-    warehouse.url.cache_clear()
-    warehouse.migrate()
-    yield url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"drop database if exists {name} with (force)")
+    with throwaway_database(admin, "fsm_test") as url:
+        os.environ["FSM_WAREHOUSE_URL"] = url
+        warehouse.url.cache_clear()
+        warehouse.migrate()
+        yield url
 
 
 @pytest.fixture
@@ -70,8 +92,7 @@ def wh(warehouse_url):
     """An empty warehouse (schema kept) for one test."""
     from fsm import warehouse
 
-    with warehouse.connect() as conn:
-        conn.execute("truncate " + ", ".join(DATA_TABLES) + " restart identity cascade")
+    empty_warehouse()
     return warehouse
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import empty_warehouse
 from fsm.ingest import ingest_feed
 from fsm.transform import run_fsm1
 from fsm_scenario import Scenario
@@ -31,13 +32,6 @@ def synthetic(tmp_path_factory):
     root = tmp_path_factory.mktemp("concurrency") / "landing"
     generate(root, seed=4, scale="tiny", start="2017-08", end="2017-10")
     return root
-
-
-def _empty(wh):
-    from conftest import DATA_TABLES
-
-    with wh.connect() as conn:
-        conn.execute("truncate " + ", ".join(DATA_TABLES) + " restart identity cascade")
 
 
 def _together(synthetic: Path, tmp: Path, month_lists: list[list[str]]) -> None:
@@ -60,7 +54,7 @@ def test_two_months_at_the_same_time_equal_one_after_the_other(wh, synthetic, tm
     run_months(str(synthetic), ["2017-08", "2017-09", "2017-10"])
     sequential = _dump(wh)
     for round_ in range(3):  # three interleavings
-        _empty(wh)
+        empty_warehouse()
         run_months(str(synthetic), ["2017-08"])
         (tmp_path / str(round_)).mkdir()
         _together(synthetic, tmp_path / str(round_), [["2017-09"], ["2017-10"]])
@@ -73,7 +67,7 @@ def test_two_months_at_the_same_time_equal_one_after_the_other(wh, synthetic, tm
 def test_the_same_month_twice_at_the_same_time_writes_once(wh, synthetic, tmp_path):
     run_months(str(synthetic), ["2017-08", "2017-09", "2017-10"])
     single = _dump(wh)
-    _empty(wh)
+    empty_warehouse()
     run_months(str(synthetic), ["2017-08", "2017-09"])
     _together(synthetic, tmp_path, [["2017-10"], ["2017-10"]])
     with wh.connect() as conn:

@@ -25,6 +25,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from conftest import database_url, empty_warehouse, throwaway_database
 from hardening_child import run as run_months
 
 CHILD = Path(__file__).resolve().parent / "hardening_child.py"
@@ -94,30 +95,19 @@ def synthetic(tmp_path_factory):
     return root
 
 
-def _admin_url(url: str, db: str) -> str:
-    base, _, query = url.partition("?")
-    return base.rsplit("/", 1)[0] + "/" + db + (("?" + query) if query else "")
-
-
 @pytest.fixture(scope="module")
 def reference(warehouse_url, synthetic, tmp_path_factory):
     """The undisturbed run, in a database of its own; also times the work for the kill points."""
-    name = f"fsm_ref_{uuid.uuid4().hex[:10]}"
-    admin = _admin_url(warehouse_url, "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"create database {name}")
-    ref_url = _admin_url(warehouse_url, name)
-    progress = tmp_path_factory.mktemp("ref") / "progress.txt"
-    env = {**os.environ, "FSM_WAREHOUSE_URL": ref_url}
-    subprocess.run([sys.executable, str(CHILD), str(synthetic), str(progress), *MONTHS], env=env, check=True, timeout=300)
-    steps = _steps(progress)
-    assert steps[-1][1] == "DONE"
-    with psycopg.connect(ref_url) as conn:
-        data = dump(conn)
-    assert data["mart_visitation_progress"] and data["dq_marking_violations"] and data["ingest_rejects"]
-    yield {"data": data, "steps": steps}
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"drop database if exists {name} with (force)")
+    with throwaway_database(database_url(warehouse_url, "postgres"), "fsm_ref") as ref_url:
+        progress = tmp_path_factory.mktemp("ref") / "progress.txt"
+        env = {**os.environ, "FSM_WAREHOUSE_URL": ref_url}
+        subprocess.run([sys.executable, str(CHILD), str(synthetic), str(progress), *MONTHS], env=env, check=True, timeout=300)
+        steps = _steps(progress)
+        assert steps[-1][1] == "DONE"
+        with psycopg.connect(ref_url) as conn:
+            data = dump(conn)
+        assert data["mart_visitation_progress"] and data["dq_marking_violations"] and data["ingest_rejects"]
+        yield {"data": data, "steps": steps}
 
 
 def _steps(progress: Path) -> list[tuple[float, str]]:
@@ -128,13 +118,6 @@ def _steps(progress: Path) -> list[tuple[float, str]]:
         t, _, what = line.partition(" ")
         out.append((float(t), what))
     return out
-
-
-def _empty(wh) -> None:
-    from conftest import DATA_TABLES
-
-    with wh.connect() as conn:
-        conn.execute("truncate " + ", ".join(DATA_TABLES) + " restart identity cascade")
 
 
 def _wait_for(progress: Path, prefix: str, proc: subprocess.Popen, timeout: float = 60) -> bool:
@@ -196,7 +179,7 @@ def test_sigkill_at_random_points_then_rerun_equals_undisturbed(wh, warehouse_ur
     rng = random.Random(9)
     landed: Counter[str] = Counter()
     for i in range(KILLS):
-        _empty(wh)
+        empty_warehouse()
         progress = tmp_path / f"kill{i}.txt"
         app = f"fsm_kill_{i}_{uuid.uuid4().hex[:6]}"
         target, delay = _target(rng, i, reference["steps"])
@@ -224,7 +207,7 @@ def test_connection_terminated_mid_transaction_then_rerun_equals_undisturbed(wh,
     rng = random.Random(11)
     hit: Counter[str] = Counter()
     for i in range(TERMINATIONS):
-        _empty(wh)
+        empty_warehouse()
         progress = tmp_path / f"term{i}.txt"
         app = f"fsm_term_{i}_{uuid.uuid4().hex[:6]}"
         target, _ = _target(rng, i)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import empty_warehouse
 from fsm_scenario import Scenario, cpr, person_key
 
 MARCH, FEB = date(2018, 3, 1), date(2018, 2, 1)
@@ -71,10 +72,7 @@ def reports(warehouse_url, tmp_path_factory):
     from fsm.quality import check_markings
     from fsm.report import write_reports
 
-    with warehouse.connect() as conn:
-        from conftest import DATA_TABLES
-
-        conn.execute("truncate " + ", ".join(DATA_TABLES) + " restart identity cascade")
+    empty_warehouse()
     root = tmp_path_factory.mktemp("report")
     sc = Scenario(root / "landing")
     build(sc)
@@ -654,10 +652,7 @@ def fsm2_reports(warehouse_url, tmp_path_factory):
     from fsm import warehouse
     from fsm.report import write_reports
 
-    with warehouse.connect() as conn:
-        from conftest import DATA_TABLES
-
-        conn.execute("truncate " + ", ".join(DATA_TABLES) + " restart identity cascade")
+    empty_warehouse()
     root = tmp_path_factory.mktemp("report_fsm2")
     sc = Scenario(root / "landing")
     build_fsm2(sc)

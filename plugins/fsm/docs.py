@@ -10,8 +10,9 @@ from fsm.months import label, month_range
 # F9: FSM1 runs 2017-08 … 2019-12, FSM2 2019-01 … 2021-12 (config.Rules). The schedule covers the
 # first to the last monitored month (the DAG's start and end date): a month after every programme
 # has nothing to monitor, so no scheduled run is created for it. Newest first in the form.
-FIRST_MONTH = min(rules().project_start.replace(day=1), rules().fsm2_first_month)
-LAST_MONTH = max(rules().project_last_month, rules().fsm2_last_month)
+_RULES = rules()
+FIRST_MONTH = min(_RULES.project_start.replace(day=1), _RULES.fsm2_first_month)
+LAST_MONTH = max(_RULES.project_last_month, _RULES.fsm2_last_month)
 MONTH_EXAMPLES = [label(m) for m in month_range(FIRST_MONTH, LAST_MONTH)][::-1]
 
 DAG_DOC = """

@@ -26,12 +26,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
+from conftest import server_url, throwaway_database
 from mailbox_catcher import mail_catcher
 
 pytestmark = pytest.mark.stack
@@ -52,32 +52,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _server_url() -> str:
-    import psycopg
-
-    url = os.environ.get("FSM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        with psycopg.connect(url, connect_timeout=3):
-            return url
-    except psycopg.OperationalError as exc:  # the stack needs a server: Airflow's metadata DB is PostgreSQL
-        pytest.fail(f"make stack-test needs PostgreSQL at {url} (set FSM_TEST_PG_URL): {exc}")
-
-
-def _database(admin: str, name: str) -> str:
-    import psycopg
-
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"create database {name}")
-    return admin.rsplit("/", 1)[0] + "/" + name
-
-
-def _drop(admin: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"drop database if exists {name} with (force)")
 
 
 def _call(base: str, path: str, token: str | None = None, body: dict | None = None, method: str | None = None):
@@ -114,9 +88,9 @@ def _tail(home: Path, chars: int = 2500) -> str:
 def stack(tmp_path_factory):
     from fsm.synth import generator
 
-    admin_url = _server_url()
-    suffix = uuid.uuid4().hex[:8]
-    meta_db, wh_db = f"fsm_stack_airflow_{suffix}", f"fsm_stack_wh_{suffix}"
+    admin_url = server_url()  # the stack needs a server: Airflow's metadata DB is PostgreSQL, not embedded
+    if admin_url is None:
+        pytest.fail("make stack-test needs PostgreSQL at FSM_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres)")
     home = tmp_path_factory.mktemp("airflow_home")
     landing, reports = home / "landing", home / "reports"
     generator.generate(landing, seed=11, scale="tiny", start="2017-08", end=MONTH, programmes=("FSM1", "FSM2"))
@@ -124,11 +98,11 @@ def stack(tmp_path_factory):
     (home / "passwords.json").write_text(json.dumps({ADMIN: password}))
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    meta_url = _database(admin_url, meta_db)
-    wh_url = _database(admin_url, wh_db)
     procs: list[subprocess.Popen] = []
-    mailbox = contextlib.ExitStack()
-    smtp = mailbox.enter_context(mail_catcher())  # the fsm_alerts connection (SMTP, the default channel) mails here
+    resources = contextlib.ExitStack()  # closed last: the databases are dropped after the processes stopped
+    meta_url = resources.enter_context(throwaway_database(admin_url, "fsm_stack_airflow"))
+    wh_url = resources.enter_context(throwaway_database(admin_url, "fsm_stack_wh"))
+    smtp = resources.enter_context(mail_catcher())  # the fsm_alerts connection (SMTP, the default channel) mails here
     alerts = json.loads((ROOT / "resources" / "dev_connections.json").read_text())["fsm_alerts"]
     alerts["port"] = smtp.server_address[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "FSM_"))}
@@ -179,10 +153,8 @@ def stack(tmp_path_factory):
     finally:
         for proc in reversed(procs):
             _stop(proc)
-        mailbox.close()
         leftovers = _processes_of(home)
-        _drop(admin_url, meta_db)
-        _drop(admin_url, wh_db)
+        resources.close()
         assert not leftovers, f"still running after the stack was stopped: {leftovers}"  # nothing it started outlives it
 
 

@@ -71,6 +71,7 @@ from fsm.synth.generator import (
     YDELSE_CODES,
     _days,
     _dstr,
+    _hours_rows,
     _kommune_codes,
     _midx,
     _month_first,
@@ -742,17 +743,7 @@ class Fsm2World:
         hi_, hm = _expand(np.flatnonzero(~edu), rs[~edu], (re_ - rs)[~edu])
         rows = [pd.DataFrame({"i": ri[hi_], "m": hm, "cvr": run_cvr[hi_], "h2": rng.integers(8, 241, size=len(hi_)), "sub": 0})]
         second = rng.random(len(hi_)) < 0.08
-        rows.append(
-            pd.DataFrame(
-                {
-                    "i": ri[hi_][second],
-                    "m": hm[second],
-                    "cvr": cvr[rng.integers(0, len(cvr), size=second.sum())],
-                    "h2": rng.integers(8, 61, size=second.sum()),
-                    "sub": 0,
-                }
-            )
-        )
+        rows.append(_hours_rows(rng, cvr, ri[hi_][second], hm[second], (8, 61), sub=0))
         ei, em = _expand(np.flatnonzero(edu), rs[edu], (re_ - rs)[edu])
         udd = [pd.DataFrame({"i": ri[ei], "m": em, "su": 1})]
         # løntilskud (subsidised, never counts)
@@ -771,17 +762,7 @@ class Fsm2World:
         fl = np.array([c for c, k in self.trans_kind.items() if k == FLEKS], dtype=np.int64)
         ft = np.array([self.trans_month[c] for c in fl.tolist()], dtype=np.int64)
         fi, fm = _expand(fl, ft, NM - ft)
-        rows.append(
-            pd.DataFrame(
-                {
-                    "i": fi,
-                    "m": fm,
-                    "cvr": cvr[rng.integers(0, len(cvr), size=len(fi))],
-                    "h2": rng.integers(60, 201, size=len(fi)),
-                    "sub": 1,
-                }
-            )
-        )
+        rows.append(_hours_rows(rng, cvr, fi, fm, (60, 201), sub=1))
         # a job after leaving benefits: full-time hours in the first months off them
         J = self.bnd.shape[1]
         seg_is_on = (np.arange(J) % 2 == 0)[None, :] == self.seg_on0[:, None]
@@ -793,17 +774,7 @@ class Fsm2World:
         ji, jm = _expand(xi, xm, rng.integers(1, 4, size=len(xi)))
         keep = jm < NM
         ji, jm = ji[keep], jm[keep]
-        rows.append(
-            pd.DataFrame(
-                {
-                    "i": ji,
-                    "m": jm,
-                    "cvr": cvr[rng.integers(0, len(cvr), size=len(ji))],
-                    "h2": rng.integers(260, 331, size=len(ji)),
-                    "sub": 0,
-                }
-            )
-        )
+        rows.append(_hours_rows(rng, cvr, ji, jm, (260, 331), sub=0))
         # zero-hour rows (not activity)
         nz = max(2, round(R["zero_hour_rows"] * N * NM))
         zi = rng.integers(0, N, size=4 * nz)

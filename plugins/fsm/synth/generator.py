@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fsm.config import FSM1_MARKING_RULES
+
 GENERATOR_VERSION = 3
 
 # --------------------------------------------------------------------------- calendar
@@ -100,15 +102,7 @@ REJECT_KINDS = {
 }
 # the optional FSM2 feed (F8): only written with programmes including FSM2
 REJECT_KINDS_FSM2 = {"uddannelse": ["bad_cpr", "bad_date", "bad_flag", "column_count"]}
-DQ_RULES = (
-    "backdated_marking",
-    "overlapping_group_marking",
-    "duplicate_marking",
-    "invalid_period",
-    "marking_outside_target_group",
-    "future_marking",
-    "revalidering_without_group2",
-)
+DQ_RULES = FSM1_MARKING_RULES  # every FSM1 marking rule gets injected defects at a known rate
 
 
 @dataclass(frozen=True)
@@ -316,6 +310,20 @@ def _kommune_codes() -> list[int]:
 def participants() -> list[int]:
     """The 88 participating municipalities of the synthetic world (invented: ten small ones left out)."""
     return [k for k in _kommune_codes() if k not in NON_PARTICIPANTS]
+
+
+def _hours_rows(rng: np.random.Generator, cvr: np.ndarray, i, m, hours: tuple[int, int], sub: int) -> pd.DataFrame:
+    """Paid-hours rows (the timer feed, before formatting): per person-month a random employer from
+    `cvr` and half hours drawn from [lo, hi); `sub` 1 = subsidised (never activity, A1)."""
+    return pd.DataFrame(
+        {
+            "i": i,
+            "m": m,
+            "cvr": cvr[rng.integers(0, len(cvr), size=len(i))],  # drawn before the hours: the seed's sequence
+            "h2": rng.integers(hours[0], hours[1], size=len(i)),
+            "sub": sub,
+        }
+    )
 
 
 def _valid_cvr(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -889,17 +897,7 @@ class _World:
         self.jobfull = np.zeros((N + self.B, nH), bool)
         self.jobfull[hi[ft], hm[ft]] = True
         second = rng.random(len(hi)) < 0.08
-        rows.append(
-            pd.DataFrame(
-                {
-                    "i": hi[second],
-                    "m": hm[second],
-                    "cvr": cvr[rng.integers(0, len(cvr), size=second.sum())],
-                    "h2": rng.integers(8, 61, size=second.sum()),
-                    "sub": 0,
-                }
-            )
-        )
+        rows.append(_hours_rows(rng, cvr, hi[second], hm[second], (8, 61), sub=0))
         self.jobparat = np.zeros((N, nH), bool)
         pt = ~ft & (rng.random(len(hi)) < 0.3)
         self.jobparat[hi[pt], hm[pt]] = True
@@ -950,32 +948,12 @@ class _World:
         k = rng.random(len(nonm)) < 0.2
         oi = np.repeat(nonm[k], 3)
         om = np.repeat(rng.integers(PROJECT_MONTH, nH - 2, size=k.sum()), 3) + np.tile(np.arange(3), k.sum())
-        rows.append(
-            pd.DataFrame(
-                {
-                    "i": oi,
-                    "m": om,
-                    "cvr": cvr[rng.integers(0, len(cvr), size=len(oi))],
-                    "h2": rng.integers(10, 200, size=len(oi)),
-                    "sub": 0,
-                }
-            )
-        )
+        rows.append(_hours_rows(rng, cvr, oi, om, (10, 200), sub=0))
         # background citizens with some hours
         bk = np.flatnonzero(rng.random(self.B) < 0.25)
         bi = np.repeat(self.N + bk, 4)
         bm = np.repeat(rng.integers(0, nH - 3, size=len(bk)), 4) + np.tile(np.arange(4), len(bk))
-        rows.append(
-            pd.DataFrame(
-                {
-                    "i": bi,
-                    "m": bm,
-                    "cvr": cvr[rng.integers(0, len(cvr), size=len(bi))],
-                    "h2": rng.integers(10, 320, size=len(bi)),
-                    "sub": 0,
-                }
-            )
-        )
+        rows.append(_hours_rows(rng, cvr, bi, bm, (10, 320), sub=0))
         # a few rows with zero ordinary hours for indsatsgruppe members not active that month (not activity, A1)
         mem = np.flatnonzero(self.member)
         nz = max(2, round(0.004 * N))
