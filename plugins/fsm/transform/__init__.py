@@ -1,4 +1,4 @@
-"""The FSM1 transformations: SQL models in include/sql run in dependency order, in one transaction.
+"""The transformations: each programme's SQL models (transform.manifest) in order, in one transaction.
 
 Every run computes the as-of months from project start to M in one set-based pass (tranche
 status needs what each earlier month's own snapshot said, P5) and writes only the months it
@@ -15,44 +15,10 @@ from datetime import date
 
 from fsm import months
 from fsm.config import rules
+from fsm.transform import manifest
 from fsm.warehouse import connect, sql_file
 
 log = logging.getLogger(__name__)
-
-# (model, file) in dependency order; intermediates become temp tables dropped at commit.
-INTERMEDIATES = (
-    "int_asof_months",
-    "int_register_files",
-    "int_markings_asof",
-    "int_target_group",
-    "int_group_periods",
-    "int_citizen_status",
-    "int_indsatsgruppe",
-    "int_activity_pairs",
-    "int_activity",
-)
-MARTS = ("mart_visitation_progress", "mart_activity_share", "mart_tranche_status")
-MART_KEY_COLUMNS = {
-    "mart_visitation_progress": (
-        "as_of_month, programme, kommune_kode, kommune_navn, target_n, visited_n, group1_n, group2_n, group3_n,"
-        " deferred_n, unvisited_n, left_unvisited_n, coverage_pct, coverage_met, pjf_n, snapshot_date"
-    ),
-    "mart_activity_share": "as_of_month, programme, kommune_kode, activity_month, cohort_n, active_n, share_pct, meets_threshold",
-    "mart_tranche_status": (
-        "as_of_month, programme, kommune_kode, tranche, kommune_navn, tranche_pct, grant_dkk, amount_dkk,"
-        " earned, earned_month, basis, grant_source"
-    ),
-}
-
-
-FSM2_INTERMEDIATES = ("int_asof_months", "int_register_files", "int_fsm2_pairs", "int_fsm2_target", "int_fsm2_status")
-FSM2_MARTS = ("mart_fsm2_result", "mart_fsm2_requirement")
-FSM2_MART_COLUMNS = {
-    "mart_fsm2_result": (
-        "as_of_month, kommune_kode, activity_month, herkomst, target_n, group2_n, exempt_n, indsatsgruppe_n, active_n, share_pct"
-    ),
-    "mart_fsm2_requirement": "as_of_month, kommune_kode, threshold_pct, met, met_month, basis",
-}
 
 
 def active_programmes(month: date) -> list[str]:
@@ -83,7 +49,7 @@ def run_fsm1(month: date, write_all_months: bool = False) -> dict[str, object]:
     first = r.project_start.replace(day=1)
     if month < first:
         raise ValueError(f"{months.label(month)} is before the FSM1 project start {months.label(first)}")
-    return _run("FSM1", first, month, write_all_months, INTERMEDIATES, MARTS, MART_KEY_COLUMNS, "programme = 'FSM1' and ")
+    return _run(manifest.FSM1, first, month, write_all_months)
 
 
 def run_fsm2(month: date, write_all_months: bool = False) -> dict[str, object]:
@@ -91,11 +57,13 @@ def run_fsm2(month: date, write_all_months: bool = False) -> dict[str, object]:
     first = rules().fsm2_first_month
     if month < first:
         raise ValueError(f"{months.label(month)} is before the FSM2 start {months.label(first)}")
-    return _run("FSM2", first, month, write_all_months, FSM2_INTERMEDIATES, FSM2_MARTS, FSM2_MART_COLUMNS, "")
+    return _run(manifest.FSM2, first, month, write_all_months)
 
 
-def _run(programme, first, month, write_all_months, intermediates, marts, columns, where_programme) -> dict[str, object]:
+def _run(prog: manifest.Programme, first: date, month: date, write_all_months: bool) -> dict[str, object]:
     r = rules()
+    programme = prog.name
+    where_programme = f"programme = '{programme}' and " if prog.shared_marts else ""
     write = list(months.month_range(first, month)) if write_all_months else [month]
     params = {**r.sql_params(), "first_month": first, "last_month": month, "write_months": write}
     timings: dict[str, float] = {}
@@ -103,23 +71,23 @@ def _run(programme, first, month, write_all_months, intermediates, marts, column
     with connect() as conn:
         # Two runs of the same programme must not interleave their delete+insert (issue 9).
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{programme.lower()}-marts",))
-        for model in intermediates:
+        for model in prog.intermediates:
             t0 = time.perf_counter()
             conn.execute(f"create temp table {model} on commit drop as {sql_file(f'intermediate/{model}.sql', params)}")
             conn.execute(f"analyze {model}")
             timings[model] = round(time.perf_counter() - t0, 3)
-        for mart in marts:
+        for mart in prog.marts:
             t0 = time.perf_counter()
-            conn.execute(f"create temp table {mart}_all on commit drop as {sql_file(f'marts/{mart}.sql', params)}")
-            conn.execute(f"analyze {mart}_all")
-            cols = columns[mart]
-            conn.execute(f"delete from {mart} where {where_programme}as_of_month = any(%s)", (write,))
+            conn.execute(f"create temp table {mart.name}_all on commit drop as {sql_file(f'marts/{mart.name}.sql', params)}")
+            conn.execute(f"analyze {mart.name}_all")
+            cols = mart.column_list
+            conn.execute(f"delete from {mart.name} where {where_programme}as_of_month = any(%s)", (write,))
             cur = conn.execute(
-                f"insert into {mart} ({cols}) select {cols} from {mart}_all where as_of_month = any(%s) order by 1, 2, 3, 4",
+                f"insert into {mart.name} ({cols}) select {cols} from {mart.name}_all where as_of_month = any(%s) order by 1, 2, 3, 4",
                 (write,),
             )
-            written[mart] = cur.rowcount
-            timings[mart] = round(time.perf_counter() - t0, 3)
+            written[mart.name] = cur.rowcount
+            timings[mart.name] = round(time.perf_counter() - t0, 3)
         snap = conn.execute("select snapshot_date from int_asof_months where as_of_month = %s", (month,)).fetchone()
         for m in write:
             conn.execute(
