@@ -51,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fsm.synth.generator import (
+from fsm_dev.synth.fsm1 import (
     DAY,
     FLEKS,
     FOERTID,

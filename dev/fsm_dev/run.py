@@ -16,8 +16,9 @@ import sys
 import time
 from datetime import datetime
 
-from fsm import airflow_env, months
 from fsm.config import PROJECT_ROOT, landing_root, reports_dir
+from fsm import months
+from fsm.ops import airflow_env
 
 log = logging.getLogger("fsm.run")
 
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     first = months.parse_month(args.first)
     last = months.parse_month(args.last) if args.last else first
     if args.synthetic and not os.environ.get("FSM_LANDING"):
-        from fsm.synth import generate
+        from fsm_dev.synth import generate
 
         t0 = time.perf_counter()
         generate(landing_root(), seed=42, scale=args.scale, end=months.label(last), programmes=("FSM1", "FSM2"))

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from fsm.contract import MARKING_RULES
 from fsm.ingest import ingest_feed
 from fsm.months import label, month_range
-from fsm.quality import MARKING_RULES, check_markings
+from fsm.quality import check_markings
 
 pytestmark = pytest.mark.slow
 LAST = "2018-06"

@@ -549,7 +549,7 @@ def _phase_generate(a: argparse.Namespace) -> dict:
 
 
 def _phase_airflow_db(a: argparse.Namespace) -> dict:
-    from fsm import airflow_env
+    from fsm.ops import airflow_env
 
     t0 = time.perf_counter()
     airflow_env.migrate_metadata()
@@ -559,7 +559,7 @@ def _phase_airflow_db(a: argparse.Namespace) -> dict:
 def _phase_parse(a: argparse.Namespace) -> dict:
     import importlib.util
 
-    from fsm import airflow_env
+    from fsm.ops import airflow_env
 
     airflow_env.configure()
     t0 = time.perf_counter()
@@ -576,7 +576,7 @@ def _phase_parse(a: argparse.Namespace) -> dict:
 
 
 def _phase_dag(a: argparse.Namespace, kind: str) -> dict:
-    from fsm import airflow_env
+    from fsm.ops import airflow_env
     from fsm.run import load_dag, run_month
 
     airflow_env.configure()
@@ -671,7 +671,7 @@ def _phase_floor(a: argparse.Namespace) -> dict:
     import pyarrow.parquet as pq
 
     from fsm.ingest import files_for_month
-    from fsm.landing import FEED_LAYOUT, LandingZone
+    from fsm.ingest.landing import FEED_LAYOUT, LandingZone
 
     month = _parse_month(a.month)
     zone = LandingZone()

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fsm.config import FSM1_MARKING_RULES
+from fsm.contract import FSM1_MARKING_RULES
 
 GENERATOR_VERSION = 3
 
@@ -167,7 +167,7 @@ ALL_KOMMUNE_CODES = (
     561, 563, 573, 575, 580, 607, 615, 621, 630, 657, 661, 665, 671, 706, 707, 710, 727, 730, 740, 741,
     746, 751, 756, 760, 766, 773, 779, 787, 791, 810, 813, 820, 825, 840, 846, 849, 851, 860,
 )  # fmt: skip
-KOMMUNER_CSV = Path(__file__).resolve().parents[1] / "reference" / "kommuner.csv"
+from fsm.config import KOMMUNER_CSV  # noqa: E402
 
 
 # =========================================================================== public API
@@ -388,7 +388,7 @@ class _World:
         self.rng_after = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1000,)))
         self.fsm2 = None
         if fsm2:
-            from fsm.synth.fsm2 import Fsm2World
+            from fsm_dev.synth.fsm2 import Fsm2World
 
             self.fsm2 = Fsm2World(self, seed)
         ss = np.random.SeedSequence(seed)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from fsm.synth.generator import LAST_DEFAULT_MONTH, LAST_MONTH, SCALE_ALIASES, SCALES, generate
+from fsm_dev.synth.fsm1 import LAST_DEFAULT_MONTH, LAST_MONTH, SCALE_ALIASES, SCALES, generate
 
 
 def main(argv: list[str] | None = None) -> int:
