@@ -5,13 +5,13 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, PokeReturnValue, dag, task, task_group
 
-from fsm.docs import DAG_DOC, FIRST_MONTH, LAST_MONTH, MONTH_EXAMPLES, TASK_DOCS
-from fsm.notify import FsmAlert, slow_run_alert
+from fsm.contract import FEED_NAMES
+from fsm.ops.docs import DAG_DOC, FIRST_MONTH, LAST_MONTH, MONTH_EXAMPLES, TASK_DOCS
+from fsm.ops.notify import FsmAlert, slow_run_alert
 
 STAGING = Asset(name="fsm_staging", uri="x-fsm://warehouse/staging")
 MARTS = Asset(name="fsm_marts", uri="x-fsm://warehouse/marts")
 REPORT = Asset(name="fsm_tranche_report", uri="x-fsm://reports/tranche_report")
-FEEDS = ("markings", "ydelse", "tilbud", "timer", "uddannelse", "allocations")
 PARAMS = {  # the trigger form: one month, or the backfill up to it
     "month": Param(None, type=["null", "string"], pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$", examples=MONTH_EXAMPLES, title="Month (YYYY-MM)",
                    description="The as-of month to compute. Empty: the month of the run's data interval (a manual run: last month)."),
@@ -72,7 +72,7 @@ def fsm_monthly_monitoring():
 
     @task_group(group_id="ingest")
     def ingest(month: str):
-        for feed in FEEDS:
+        for feed in FEED_NAMES:
 
             @task(multiple_outputs=True, task_id=f"ingest_{feed}", doc_md=TASK_DOCS["ingest"], outlets=[STAGING])
             def ingest_one(month: str, feed: str = feed) -> dict:

@@ -1,7 +1,7 @@
 """Airflow plugin for fsm_monthly_monitoring: from a run to its tranche report and Data Docs.
 
 A single top-level file because Airflow's plugin loader imports every .py under plugins/ (the fsm
-package is kept out of it by .airflowignore); the code is in fsm.ui. Adds, in the UI:
+package is kept out of it by .airflowignore); the code is in fsm.ops.ui. Adds, in the UI:
 - extra links 'Tranche report' and 'Data Docs' on every task instance of the DAG,
 - a 'Report' tab on each of its runs, and 'FSM reports' (every month) under Browse,
 all served by the api-server from FSM_REPORTS_DIR under /fsm/.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
-from fsm.ui import DataDocsLink, ReportLink, reports_app
+from fsm.ops.ui import DataDocsLink, ReportLink, reports_app
 
 
 class FsmPlugin(AirflowPlugin):

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "plugins"))
 os.environ.setdefault("FSM_PSEUDONYM_KEY", "test-key-" + "x" * 24)
 os.environ.pop("FSM_ENV", None)
 
-from fsm import airflow_env  # noqa: E402
+from fsm.ops import airflow_env  # noqa: E402
 
 airflow_env.configure()
 

@@ -586,7 +586,7 @@ def month_of(c: Case) -> date:
 def run_case(c: Case, root: Path, conn_factory, all_cprs: set[str]) -> Outcome:
     """Ingest one mutated file alone in `root` and check what came out."""
     from fsm.ingest import ingest_feed
-    from fsm.landing import LandingError
+    from fsm.ingest.landing import LandingError
 
     shutil.rmtree(root, ignore_errors=True)
     path = root / FEED_DIRS[c.feed] / c.name

@@ -164,7 +164,7 @@ def test_the_dag_serializes_as_the_dag_processor_stores_it(monkeypatch, slow_run
     back = DagSerialization.from_dict({"__version": DagSerialization.SERIALIZER_VERSION, "dag": data})
     assert back.dag_id == "fsm_monthly_monitoring" and set(back.task_ids) == set(dag.task_ids)
     if slow_run_alert_hours:
-        assert data["deadline"][0]["callback"]["__data__"]["path"] == "fsm.notify.FsmAlert"
+        assert data["deadline"][0]["callback"]["__data__"]["path"] == "fsm.ops.notify.FsmAlert"
     else:
         assert not data.get("deadline")
 

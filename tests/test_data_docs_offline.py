@@ -1,4 +1,4 @@
-"""Data Docs must render without internet: fsm.data_docs_offline.localise vendors the CDN assets.
+"""Data Docs must render without internet: fsm.quality.data_docs.localise vendors the CDN assets.
 
 A tiny real site is built with GX (file context, pandas data, one suite with two expectations, one
 validation run), localised, then checked statically and - with @pytest.mark.browser - in headless
@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from fsm.data_docs_offline import ASSETS, VENDOR_DIR, localise, remote_assets
+from fsm.quality.data_docs import ASSETS, VENDOR_DIR, localise, remote_assets
 
 CDN_HOSTS = (
     "bootstrapcdn.com", "code.jquery.com", "cdnjs.cloudflare.com", "unpkg.com", "cdn.jsdelivr.net",

@@ -154,7 +154,8 @@ def test_fsm2_rules_on_hand_made_markings(sc, wh):
 
 
 def test_one_list_of_marking_rules_with_sql_and_severity_for_each():
-    from fsm.config import MARKING_RULES, SQL_DIR, rules
+    from fsm.config import SQL_DIR, rules
+    from fsm.contract import MARKING_RULES
 
     assert {p.stem for p in (SQL_DIR / "dq").glob("*.sql")} == set(MARKING_RULES)
     assert set(rules().dq_severity) == set(MARKING_RULES)

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fsm.ingest import ingest_feed
-from fsm.landing import LandingError
+from fsm.ingest.landing import LandingError
 
 ROOT = Path(__file__).resolve().parents[1]
 CPR_A = "0101801234"
@@ -198,7 +198,7 @@ def test_marking_id_repeated_across_chunk_seams_is_still_caught(wh, landing, mon
 
 
 def test_file_changed_while_loading_is_not_half_recorded(wh, landing, monkeypatch):
-    from fsm.landing import LandingZone
+    from fsm.ingest.landing import LandingZone
 
     path = write(landing, "registers/timer/timer_2017-08.csv", f"cpr;month;cvr;hours;subsidised\n{CPR_A};2017-08;12345678;10;0\n")
     real = LandingZone.sha256
@@ -277,7 +277,7 @@ def _peak_rss_loading(landing, warehouse_url, month: str, rows: int) -> dict:
         sys.path.insert(0, {str(ROOT / "plugins")!r})
         from datetime import date
         from fsm.ingest import load_file
-        from fsm.landing import LandingZone
+        from fsm.ingest.landing import LandingZone
         zone = LandingZone({str(landing)!r})
         f = [f for f in zone.files("ydelse") if f.name == "ydelse_{month}.csv"][0]
         out = load_file(zone, f).as_dict()
@@ -337,7 +337,7 @@ def test_chunked_and_whole_loads_agree(wh, landing, monkeypatch, tmp_path):
 
 def test_read_table_still_reads_a_whole_small_file():
     from fsm.ingest import read_table
-    from fsm.landing import LandingFile
+    from fsm.ingest.landing import LandingFile
 
     f = LandingFile("timer", "timer_2017-08.csv", "x", "mem://timer_2017-08.csv", date(2017, 8, 1), "csv")
     t = read_table(f, f"cpr;month;cvr;hours;subsidised\n{CPR_A};2017-08;12345678;10;0\nbad\n".encode())
@@ -371,9 +371,9 @@ def test_cpr_fast_path_agrees_with_python_stdnum():
 
 
 def test_a_file_without_line_breaks_fails_before_it_fills_memory(wh, landing, monkeypatch):
-    import fsm.ingest
+    import fsm.ingest.readers
 
-    monkeypatch.setattr(fsm.ingest, "MAX_LINE_CHARS", 1000)
+    monkeypatch.setattr(fsm.ingest.readers, "MAX_LINE_CHARS", 1000)
     write(landing, "registers/timer/timer_2017-08.csv", "cpr;month;cvr;hours;subsidised\n" + "x" * 5000)
     with pytest.raises(LandingError, match=r"timer_2017-08\.csv: line 2 is longer than 1,000 characters"):
         ingest_feed("timer", date(2017, 8, 1))

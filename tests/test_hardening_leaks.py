@@ -23,7 +23,7 @@ import pytest
 
 from fsm import cpr as cprmod
 from fsm import pipeline
-from fsm.landing import LandingError
+from fsm.ingest.landing import LandingError
 
 FEEDS = ("markings", "ydelse", "tilbud", "timer", "uddannelse", "allocations")
 MONTHS = (date(2017, 8, 1), date(2017, 9, 1))

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from fsm.ingest import ingest_feed
-from fsm.landing import LandingError
+from fsm.ingest.landing import LandingError
 
 CPR_A = "0101801234"  # 1980-01-01
 CPR_B = "150275-4321"  # 1975-02-15, hyphenated
@@ -219,7 +219,7 @@ def test_arrow_copy_text_stores_exactly_what_write_row_stores(wh):
     NULL stays NULL, '' stays '', a literal backslash-N stays text, tabs, line breaks and backslashes survive."""
     import datetime as dt
 
-    from fsm.ingest import _copy_text, _python_values
+    from fsm.ingest.staging import _copy_text, _python_values
 
     tricky = ["\\N", "", "a\tb", "line\nbreak\r\n", "back\\slash", "\\", "æøå ✓", "end\\"]
     n = len(tricky)
@@ -264,7 +264,7 @@ def test_parquet_text_vectorised_equals_value_by_value():
     (None -> '', Python's str.strip() for every kind of edge whitespace)."""
     import pyarrow as pa
 
-    from fsm.ingest import _arrow_text, _parquet_text
+    from fsm.ingest.readers import _arrow_text, _parquet_text
 
     values = ["x", " x ", "\tx\n", "\u00a0x\u2003", "\x1cx\x1f", "x\x85", "", None, "  ", "a b", "\u3000", "ø ", "\\N"]
     for arr in (pa.array(values, pa.string()), pa.array(values, pa.large_string()), pa.array(values).dictionary_encode()):

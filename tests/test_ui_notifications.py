@@ -1,4 +1,4 @@
-"""Alerts (fsm.notify): a failed task and a slow run reach the channel the `fsm_alerts` connection names.
+"""Alerts (fsm.ops.notify): a failed task and a slow run reach the channel the `fsm_alerts` connection names.
 
 A tiny SMTP server and a webhook receiver run in threads on free ports; the connection is an
 AIRFLOW_CONN_FSM_ALERTS environment variable in JSON form, as in resources/dev_connections.json.
@@ -46,7 +46,7 @@ class _TI:
 
 
 def _failure_context():
-    from fsm.docs import TASK_DOCS
+    from fsm.ops.docs import TASK_DOCS
 
     task = type("Task", (), {"doc_md": TASK_DOCS["ingest"]})()
     error = ValueError("timer_2018-03.csv line 7: column 'hours' missing for 010190-1234")
@@ -54,7 +54,7 @@ def _failure_context():
 
 
 def test_a_failed_task_mails_what_failed_and_what_to_do(alerts_to):
-    from fsm.notify import FsmAlert
+    from fsm.ops.notify import FsmAlert
 
     FsmAlert()(_failure_context())  # as Airflow calls an on_failure_callback
 
@@ -69,16 +69,16 @@ def test_a_failed_task_mails_what_failed_and_what_to_do(alerts_to):
 
 
 def test_without_the_connection_an_alert_is_only_logged(monkeypatch, caplog):
-    from fsm.notify import FsmAlert
+    from fsm.ops.notify import FsmAlert
 
     monkeypatch.delenv("AIRFLOW_CONN_FSM_ALERTS", raising=False)
-    with caplog.at_level("WARNING", logger="fsm.notify"):
+    with caplog.at_level("WARNING", logger="fsm.ops.notify"):
         FsmAlert()(_failure_context())
     assert "no Airflow connection 'fsm_alerts'" in caplog.text and "ingest.ingest_timer failed" in caplog.text
 
 
 def test_an_http_connection_posts_to_a_chat_webhook(monkeypatch):
-    from fsm.notify import FsmAlert
+    from fsm.ops.notify import FsmAlert
 
     received = []
 
@@ -106,7 +106,7 @@ def test_an_http_connection_posts_to_a_chat_webhook(monkeypatch):
 
 
 def test_the_slow_run_alert_runs_as_the_triggerer_runs_it(alerts_to):
-    """The DeadlineAlert callback: Airflow's CallbackTrigger imports fsm.notify.FsmAlert, builds it with the
+    """The DeadlineAlert callback: Airflow's CallbackTrigger imports fsm.ops.notify.FsmAlert, builds it with the
     deadline context and awaits it (async SMTP)."""
     from airflow.models.callback import CallbackState
     from airflow.triggers.callback import CallbackTrigger
@@ -114,7 +114,7 @@ def test_the_slow_run_alert_runs_as_the_triggerer_runs_it(alerts_to):
     run = {"dag_id": "fsm_monthly_monitoring", "dag_run_id": "scheduled__2018-03-01", "conf": {"month": "2018-03"},
            "start_date": "2018-04-01T00:00:05+00:00"}  # fmt: skip
     context = {"dag_run": run, "deadline": {"id": "d1", "deadline_time": "2018-04-01T09:00:00+00:00"}}
-    trigger = CallbackTrigger("fsm.notify.FsmAlert", {"kind": "deadline", "context": context})
+    trigger = CallbackTrigger("fsm.ops.notify.FsmAlert", {"kind": "deadline", "context": context})
 
     async def events():
         return [e.payload async for e in trigger.run()]
@@ -128,7 +128,7 @@ def test_the_slow_run_alert_runs_as_the_triggerer_runs_it(alerts_to):
 
 
 def test_the_dag_wires_both_alerts(monkeypatch):
-    from fsm.notify import FsmAlert
+    from fsm.ops.notify import FsmAlert
     from fsm.run import load_dag
 
     monkeypatch.delenv("FSM_SLOW_RUN_ALERT_HOURS", raising=False)
@@ -140,12 +140,12 @@ def test_the_dag_wires_both_alerts(monkeypatch):
     (alert,) = load_dag().deadline
     assert type(alert.reference).__name__ == "AverageRuntimeDeadline" and alert.reference.min_runs >= 3
     assert alert.interval.total_seconds() == 6 * 3600
-    assert alert.callback.path == "fsm.notify.FsmAlert" and alert.callback.kwargs == {"kind": "deadline"}
+    assert alert.callback.path == "fsm.ops.notify.FsmAlert" and alert.callback.kwargs == {"kind": "deadline"}
 
 
 PROBE_DAG = """
 from airflow.sdk import DAG, task
-from fsm.notify import FsmAlert
+from fsm.ops.notify import FsmAlert
 
 with DAG("fsm_alert_probe", schedule=None, default_args={"retries": 0, "on_failure_callback": FsmAlert()}):
 

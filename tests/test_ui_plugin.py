@@ -1,4 +1,4 @@
-"""The Airflow plugin (plugins/fsm_airflow_plugin.py, fsm.ui) without a browser: links, month resolution,
+"""The Airflow plugin (plugins/fsm_airflow_plugin.py, fsm.ops.ui) without a browser: links, month resolution,
 the served report pages and their access check. The browser test is tests/test_ui_browser.py."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def test_the_plugin_is_one_top_level_file_airflow_loads_without_fastapi():
 def test_the_links_name_the_run_and_only_for_our_dag():
     from airflow.models.taskinstancekey import TaskInstanceKey
 
-    from fsm.ui import DataDocsLink, ReportLink
+    from fsm.ops.ui import DataDocsLink, ReportLink
 
     key = TaskInstanceKey("fsm_monthly_monitoring", "write_report", RUN_ID)
     assert ReportLink().get_link(None, ti_key=key) == (
@@ -48,7 +48,7 @@ def test_the_links_name_the_run_and_only_for_our_dag():
 
 
 def test_a_runs_month_is_the_sensors_xcom_else_the_month_param_else_the_data_interval():
-    from fsm.ui import resolve_month
+    from fsm.ops.ui import resolve_month
 
     march_cph = datetime(2018, 2, 28, 23, 0, tzinfo=UTC)  # 2018-03-01 00:00 in Copenhagen
     assert resolve_month("2018-05-01", {"month": "2018-04"}, march_cph) == "2018-05"
@@ -68,7 +68,7 @@ def reports(tmp_path, monkeypatch):
 
 
 def test_report_files_are_found_only_inside_a_months_folder(reports):
-    from fsm.ui import report_file
+    from fsm.ops.ui import report_file
 
     assert report_file(reports, "2018-03", "tranche_report.html") == reports / "2018-03" / "tranche_report.html"
     assert report_file(reports, "2018-03", "data_docs/index.html") is not None
@@ -82,7 +82,7 @@ def test_report_files_are_found_only_inside_a_months_folder(reports):
 def _client(authorised: bool):
     from fastapi.testclient import TestClient
 
-    from fsm.ui import create_app
+    from fsm.ops.ui import create_app
 
     app = create_app()
     if authorised:  # stand in for a user who may read the DAG

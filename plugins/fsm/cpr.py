@@ -17,7 +17,7 @@ from functools import cache
 from stdnum.dk import cpr as stdnum_cpr
 from stdnum.exceptions import ValidationError
 
-from fsm.config import DEVELOPMENT_PSEUDONYM_KEY
+from fsm.config import DEVELOPMENT_PSEUDONYM_KEY, env_name, settings
 
 log = logging.getLogger(__name__)
 
@@ -33,23 +33,25 @@ class PseudonymKeyError(RuntimeError):
 
 @cache
 def pseudonym_key() -> bytes:
-    """FSM_PSEUDONYM_KEY, else the Airflow connection `fsm_pseudonym` (its password), else the dev key."""
-    key = os.environ.get("FSM_PSEUDONYM_KEY")
+    """The key setting (config: pseudonym_key), else the Airflow connection `fsm_pseudonym` (its password), else the dev key."""
+    s = settings()
+    key = s.pseudonym_key.get_secret_value() if s.pseudonym_key else None
     if not key:
         key = _key_from_airflow()
     if not key:
-        if os.environ.get("FSM_ENV", "").lower() in ("prod", "production"):
+        if s.production:
             raise PseudonymKeyError(
-                "FSM_ENV=production but no FSM_PSEUDONYM_KEY (or Airflow connection 'fsm_pseudonym') is set; "
-                "refusing to pseudonymise with the public development key."
+                f"{env_name('env')}={s.env} but no {env_name('pseudonym_key')} (or Airflow connection 'fsm_pseudonym') "
+                "is set; refusing to pseudonymise with the public development key."
             )
         log.warning(
             "USING THE BUILT-IN DEVELOPMENT PSEUDONYM KEY: person_keys are not secret. "
-            "Set FSM_PSEUDONYM_KEY (or the Airflow connection 'fsm_pseudonym') for real data."
+            "Set %s (or the Airflow connection 'fsm_pseudonym') for real data.",
+            env_name("pseudonym_key"),
         )
         key = DEVELOPMENT_PSEUDONYM_KEY
-    if os.environ.get("FSM_ENV", "").lower() in ("prod", "production") and key == DEVELOPMENT_PSEUDONYM_KEY:
-        raise PseudonymKeyError("FSM_ENV=production: the development pseudonym key is refused.")
+    if s.production and key == DEVELOPMENT_PSEUDONYM_KEY:
+        raise PseudonymKeyError(f"{env_name('env')}={s.env}: the development pseudonym key is refused.")
     return key.encode("utf-8")
 
 

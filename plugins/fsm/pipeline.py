@@ -7,11 +7,12 @@ Every function takes the as-of month and returns a small JSON-able dict of count
 from __future__ import annotations
 
 import logging
-import os
 from datetime import UTC, date, datetime, timedelta
 
 from fsm import months
-from fsm.landing import REGISTER_FEEDS, LandingZone
+from fsm.config import env_name, settings
+from fsm.contract import REGISTER_FEEDS
+from fsm.ingest.landing import LandingZone
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def _no_programme_error(month: date) -> Exception:
     return AirflowFailException(  # no retries: waiting cannot help
         f"no programme is monitored in {months.label(month)} (F9: FSM1 {r.project_start:%Y-%m} – "
         f"{r.project_last_month:%Y-%m}, FSM2 {r.fsm2_first_month:%Y-%m} – {r.fsm2_last_month:%Y-%m}; "
-        f"FSM_PROGRAMMES={os.environ.get('FSM_PROGRAMMES', 'FSM1,FSM2')}): trigger the run with a month in a period"
+        f"{env_name('programmes')}={','.join(settings().programmes)}): trigger the run with a month in a period"
     )
 
 
@@ -55,7 +56,7 @@ def wait_check(month: date, waiting_since: datetime | None, root: str | None = N
     if not active_programmes(month):
         raise _no_programme_error(month)
     missing = missing_files(month, root)
-    limit = timedelta(hours=float(os.environ.get("FSM_WAIT_HOURS", 24 * 9)))
+    limit = timedelta(hours=settings().wait_hours)
     if missing and waiting_since is not None and datetime.now(UTC) - waiting_since > limit:
         raise MissingFilesError(
             f"gave up after waiting {limit} for month {months.label(month)}'s deliveries in {LandingZone(root).root}; "

@@ -1,6 +1,6 @@
 """The reporting warehouse: where it is, how to connect, its versioned schema, SQL rendering.
 
-`FSM_WAREHOUSE_URL` (any `postgresql://…` URL, incl. `?host=/socket/dir`), else the Airflow
+The warehouse_url setting (any `postgresql://…` URL, incl. `?host=/socket/dir`), else the Airflow
 connection `fsm_warehouse`, else a private PostgreSQL started on demand by `pgserver` under
 `data/pg/` (ARCHITECTURE: PostgreSQL everywhere).
 """
@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 
 import psycopg
 
-from fsm.config import SQL_DIR, embedded_pgdata
+from fsm.config import SQL_DIR, embedded_pgdata, settings
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ _MIGRATION_LOCK = 7_401_001  # pg_advisory_xact_lock key for schema changes
 @cache
 def url() -> str:
     """The libpq URL of the warehouse (resolved once per process)."""
-    explicit = os.environ.get("FSM_WAREHOUSE_URL") or _airflow_conn_url(os.environ.get("AIRFLOW_CONN_FSM_WAREHOUSE"))
+    explicit = settings().warehouse_url or _airflow_conn_url(os.environ.get("AIRFLOW_CONN_FSM_WAREHOUSE"))
     if explicit:
         return _libpq_url(explicit)
     return _embedded_url()

@@ -9,12 +9,11 @@ produce identical rows, and running months out of order changes nothing.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from datetime import date
 
 from fsm import months
-from fsm.config import rules
+from fsm.config import rules, settings
 from fsm.transform import manifest
 from fsm.warehouse import connect, sql_file
 
@@ -22,9 +21,9 @@ log = logging.getLogger(__name__)
 
 
 def active_programmes(month: date) -> list[str]:
-    """The programmes whose period covers `month` (F9; FSM_PROGRAMMES narrows it, e.g. 'FSM1')."""
+    """The programmes whose period covers `month` (F9; the programmes setting narrows it, e.g. to FSM1)."""
     r = rules()
-    chosen = {p.strip() for p in os.environ.get("FSM_PROGRAMMES", "FSM1,FSM2").split(",") if p.strip()}
+    chosen = set(settings().programmes)
     out = []
     if "FSM1" in chosen and r.project_start.replace(day=1) <= month <= r.project_last_month:
         out.append("FSM1")

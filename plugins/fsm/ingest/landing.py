@@ -1,4 +1,4 @@
-"""The landing zone (CONTRACT §1) behind one interface: a local folder or any fsspec URL.
+"""The landing zone (CONTRACT §1, layout in fsm.contract) behind one interface: a local folder or any fsspec URL.
 
 The synthetic generator writes the same layout, so tests and `make run` read it the
 same way production reads s3://… .
@@ -7,25 +7,13 @@ same way production reads s3://… .
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from datetime import date
 
 import fsspec
 
-from fsm.config import landing_root, max_file_bytes
-
-# feed -> (folder under the root, file-name pattern with the period in group 'p')
-FEED_LAYOUT: dict[str, tuple[str, re.Pattern[str]]] = {
-    "markings": ("markings", re.compile(r"^markings_(?P<p>\d{4}-\d{2}-\d{2})\.(?P<fmt>csv|parquet)$")),
-    "ydelse": ("registers/ydelse", re.compile(r"^ydelse_(?P<p>\d{4}-\d{2})\.(?P<fmt>csv|parquet)$")),
-    "tilbud": ("registers/tilbud", re.compile(r"^tilbud_(?P<p>\d{4}-\d{2})\.(?P<fmt>csv|parquet)$")),
-    "timer": ("registers/timer", re.compile(r"^timer_(?P<p>\d{4}-\d{2})\.(?P<fmt>csv|parquet)$")),
-    "uddannelse": ("registers/uddannelse", re.compile(r"^uddannelse_(?P<p>\d{4}-\d{2})\.(?P<fmt>csv|parquet)$")),
-    "allocations": ("reference", re.compile(r"^allocations(?P<p>)\.(?P<fmt>csv|parquet)$")),
-}
-REGISTER_FEEDS = ("ydelse", "tilbud", "timer")  # a month's run waits for these
-OPTIONAL_FEEDS = ("uddannelse", "allocations")
+from fsm.config import env_name, landing_root, max_file_bytes
+from fsm.contract import FEEDS
 
 
 class LandingError(RuntimeError):
@@ -49,7 +37,7 @@ class LandingZone:
 
     def files(self, feed: str) -> list[LandingFile]:
         """Every file of a feed, oldest period first. A misnamed data file is an error, not skipped."""
-        folder, pattern = FEED_LAYOUT[feed]
+        folder, pattern = FEEDS[feed].folder, FEEDS[feed].pattern
         directory = f"{self.base}/{folder}"
         if not self.fs.exists(directory):
             return []
@@ -69,14 +57,14 @@ class LandingZone:
         return sorted(found, key=lambda f: (f.period, f.name))
 
     def size(self, f: LandingFile) -> int | None:
-        """The file's size after the input-limit check (FSM_MAX_FILE_BYTES); None when the store cannot say."""
+        """The file's size after the input-limit check (config: max_file_bytes); None when the store cannot say."""
         try:
             size = self.fs.size(f.path)
         except OSError as exc:
             raise LandingError(f"{f.uri}: cannot read the file ({type(exc).__name__}: {exc})") from exc
         limit = max_file_bytes()
         if size is not None and size > limit:
-            raise LandingError(f"{f.uri}: {size:,} bytes exceeds the input limit FSM_MAX_FILE_BYTES={limit:,}")
+            raise LandingError(f"{f.uri}: {size:,} bytes exceeds the input limit {env_name('max_file_bytes')}={limit:,}")
         return size
 
     def open(self, f: LandingFile):
@@ -96,7 +84,7 @@ class LandingZone:
             while chunk := fh.read(block):
                 read += len(chunk)
                 if read > limit:  # the store did not know the size, or the file grew
-                    raise LandingError(f"{f.uri}: more than FSM_MAX_FILE_BYTES={limit:,} bytes")
+                    raise LandingError(f"{f.uri}: more than {env_name('max_file_bytes')}={limit:,} bytes")
                 digest.update(chunk)
         return digest.hexdigest()
 
@@ -105,7 +93,7 @@ class LandingZone:
         with self.open(f) as fh:
             data = fh.read(max_file_bytes() + 1)
         if len(data) > max_file_bytes():
-            raise LandingError(f"{f.uri}: more than FSM_MAX_FILE_BYTES={max_file_bytes():,} bytes")
+            raise LandingError(f"{f.uri}: more than {env_name('max_file_bytes')}={max_file_bytes():,} bytes")
         return data
 
     def _uri(self, folder: str, name: str) -> str:

@@ -14,7 +14,6 @@ import asyncio
 import html
 import json
 import logging
-import os
 import re
 import urllib.request
 from datetime import timedelta
@@ -22,6 +21,8 @@ from typing import Any
 from urllib.parse import quote
 
 from airflow.sdk import BaseNotifier
+
+from fsm.config import settings
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ def _post_webhook(conn, subject: str, lines: list[str]) -> None:
 
 
 def slow_run_alert(last_runs: int = 6):
-    """The DAG's DeadlineAlert: a run not done FSM_SLOW_RUN_ALERT_HOURS after the average duration of the
+    """The DAG's DeadlineAlert: a run not done `slow_run_alert_hours` (config) after the average duration of the
     last runs (once three have finished) gets an FsmAlert('deadline') from the triggerer; the run goes on.
 
     Unset or 0: no alert. Deployments switch it on (docker-compose: 6 h); the local runner must not, as
@@ -168,7 +169,7 @@ def slow_run_alert(last_runs: int = 6):
     """
     from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
 
-    hours = float(os.environ.get("FSM_SLOW_RUN_ALERT_HOURS") or 0)
+    hours = settings().slow_run_alert_hours
     if hours <= 0:
         return None
     return DeadlineAlert(

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from fsm import months
-from fsm.config import MARKING_RULES, rules
+from fsm.config import rules
+from fsm.contract import MARKING_RULES
 from fsm.warehouse import connect, sql_path
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def _params(month: date) -> dict[str, object]:
 
 def _run_failing_suites(kind: str, suites: list[str], month: date, fresh_docs: bool = False) -> dict[str, object]:
     """Run suites that must pass; a failure raises, naming each expectation and its row count."""
-    from fsm.gx_runner import data_docs_dir, describe_failures, run_suites
+    from fsm.quality.gx_runner import data_docs_dir, describe_failures, run_suites
 
     outcomes = run_suites(suites, month, _params(month), fresh_docs=fresh_docs)
     failed = [o for o in outcomes if not o.success]
@@ -131,7 +132,7 @@ def check_marts(month: date) -> dict[str, object]:
 
 def check_markings_with_gx(month: date) -> dict[str, object]:
     """Write the violations, then let GX evaluate the same rule queries; both counts must agree."""
-    from fsm.gx_runner import data_docs_dir, run_suites
+    from fsm.quality.gx_runner import data_docs_dir, run_suites
 
     written = check_markings(month)["violations"]
     outcomes = run_suites(RULE_SUITES, month, _params(month))

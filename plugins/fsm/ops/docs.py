@@ -4,7 +4,9 @@ Also the trigger form's month suggestions. Nothing here is imported by tasks; ke
 DAG file imports it at parse time).
 """
 
-from fsm.config import rules
+import re
+
+from fsm.config import env_name, rules
 from fsm.months import label, month_range
 
 # F9: FSM1 runs 2017-08 … 2019-12, FSM2 2019-01 … 2021-12 (config.Rules). The schedule covers the
@@ -14,6 +16,13 @@ _RULES = rules()
 FIRST_MONTH = min(_RULES.project_start.replace(day=1), _RULES.fsm2_first_month)
 LAST_MONTH = max(_RULES.project_last_month, _RULES.fsm2_last_month)
 MONTH_EXAMPLES = [label(m) for m in month_range(FIRST_MONTH, LAST_MONTH)][::-1]
+
+
+def _fill(text: str) -> str:
+    """@PERIOD@ → the monitored months; @<setting>@ → the setting's variable name (config)."""
+    text = text.replace("@PERIOD@", f"{label(FIRST_MONTH)} … {label(LAST_MONTH)}")
+    return re.sub(r"@([a-z_]+)@", lambda m: env_name(m.group(1)), text)
+
 
 DAG_DOC = """
 # FSM monthly monitoring — STAR's monitoring of 'Flere skal med'
@@ -28,8 +37,8 @@ and M's finance report.
 | **Schedule** | the 1st of M+1, 00:00 Copenhagen, for month M (data interval [M-01, (M+1)-01)), for M in @PERIOD@ (F9: the first and last monitored month) |
 | **Flow** | wait for M's files → prepare warehouse → ingest every feed → quality (input suites, marking rules) → transform (marts, mart suites) → report → publish Assets |
 | **Report** | *Tranche report* and *Data Docs* buttons under **Extra Links** of any task instance; the run's **Report** tab; **Browse → FSM reports** for every month |
-| **Files** | `FSM_REPORTS_DIR/<YYYY-MM>/tranche_report.{xlsx,html,csv}` and `…/data_docs/` |
-| **Warehouse** | Airflow connection `fsm_warehouse` (`FSM_WAREHOUSE_URL` overrides it; default: embedded PostgreSQL under `data/pg`) |
+| **Files** | `@reports_dir@/<YYYY-MM>/tranche_report.{xlsx,html,csv}` and `…/data_docs/` |
+| **Warehouse** | Airflow connection `fsm_warehouse` (`@warehouse_url@` overrides it; default: embedded PostgreSQL under `data/pg`) |
 | **Alerts** | a task failing after its retries, and a run 6 h past the usual duration, go where connection `fsm_alerts` says (SMTP mail; `http` = chat webhook). Without it they are only logged. |
 
 ## Run a month by hand, or a backfill
@@ -37,7 +46,7 @@ and M's finance report.
 month. Switch *Backfill* on to compute every month from 2017-08 to that month in one set-based
 pass and write all of them (same rows as month by month). An empty month computes the month of
 the run's data interval: for a manual run that is **last** month. A month outside @PERIOD@
-(or outside `FSM_PROGRAMMES`) fails at once: nothing is monitored then. From a shell:
+(or outside `@programmes@`) fails at once: nothing is monitored then. From a shell:
 `make month MONTH=2018-03`, `make backfill MONTH=2019-12`.
 
 ## When something fails
@@ -46,11 +55,11 @@ file → the ingest error names file and line, rejected rows are in table `inges
 failed mart suite → **do not send the report**, open the Data Docs. **Rerunning** (Clear) is
 always safe: files already loaded are skipped by content hash, and M's mart rows are replaced in
 one transaction. Runs may be cleared in any order; the rows come out the same.
-""".replace("@PERIOD@", f"{label(FIRST_MONTH)} … {label(LAST_MONTH)}")
+"""
 
 TASK_DOCS = {
     "wait_for_month_files": """
-Waits (reschedule mode, freeing the worker slot; a poke an hour, for up to 9 days, `FSM_WAIT_HOURS`)
+Waits (reschedule mode, freeing the worker slot; a poke an hour, for up to 9 days, `@wait_hours@`)
 for month M's deliveries: a markings snapshot extracted in M and the `ydelse`, `tilbud` and `timer`
 files for M. Each poke logs exactly which files are still missing; its XCom is the month the run
 computes. **On failure** (it gave up waiting): ask the source system for the files named in the
@@ -59,7 +68,7 @@ log, drop them into the landing zone, then clear this task.
     "prepare_warehouse": """
 Applies any pending versioned schema change (`include/sql/schema/V###__*.sql`) under an advisory
 lock, and refreshes the municipality list; idempotent. **On failure:** check that the warehouse
-(connection `fsm_warehouse`, or `FSM_WAREHOUSE_URL`) answers and its user may create tables; a
+(connection `fsm_warehouse`, or `@warehouse_url@`) answers and its user may create tables; a
 failed migration is rolled back, so fix the cause and clear the task.
 """,
     "ingest": """
@@ -93,7 +102,7 @@ are wrong, **do not send the report**; open the run's *Data Docs*, fix the model
 """,
     "write_report": """
 Writes the finance report for month M: `tranche_report.xlsx`, `.html` and `.csv` under
-`FSM_REPORTS_DIR/<YYYY-MM>/` (a backfill writes every month's). The *Tranche report* link opens it.
+`@reports_dir@/<YYYY-MM>/` (a backfill writes every month's). The *Tranche report* link opens it.
 **On failure:** check the folder exists and is writable by Airflow; clear the task.
 """,
     "publish": """
@@ -101,3 +110,5 @@ Marks the Assets `fsm_staging`, `fsm_marts` and `fsm_tranche_report` updated, so
 them (e.g. a distribution DAG) start. **On failure:** only the Asset events are missing; clear it.
 """,
 }
+DAG_DOC = _fill(DAG_DOC)
+TASK_DOCS = {task: _fill(doc) for task, doc in TASK_DOCS.items()}

@@ -2,7 +2,7 @@
 
 Loaded by plugins/fsm_airflow_plugin.py. The links name the run, not a file: the month is resolved
 when the link is clicked (the XCom of wait_for_month_files, else the run's `month` param, else its
-data interval, as in the DAG), and the api-server serves FSM_REPORTS_DIR/<YYYY-MM>/ to users who may
+data interval, as in the DAG), and the api-server serves the reports folder (config.reports_dir) <YYYY-MM>/ to users who may
 read the DAG. Browsers do not follow file:// links from an http page, hence the served pages.
 """
 
@@ -178,7 +178,7 @@ class LazyApp:
         await self._app(scope, receive, send)
 
     def __repr__(self) -> str:
-        return "fsm.ui.create_app()"
+        return "fsm.ops.ui.create_app()"
 
 
 reports_app = LazyApp()

@@ -4,7 +4,7 @@ Suites live as JSON in `expectations/` (one per checked table). Each names its b
 `meta.fsm.batch_query` (the rows month M's run is about) and its kind: `input` and `mart` suites
 fail their task, `marking_rules` suites only flag. An expectation whose query is `@dq/<rule>.sql`
 takes the SQL of that marking rule, so the same query drives GX and the violations table.
-Results are rendered as Data Docs under `FSM_REPORTS_DIR/<YYYY-MM>/data_docs/`.
+Results are rendered as Data Docs under `<reports folder>/<YYYY-MM>/data_docs/` (config.reports_dir).
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def run_suites(names: list[str], month: date, params: dict[str, object], fresh_d
         result = vd.run(result_format={"result_format": "SUMMARY"})
         results.append(_outcome(name, kind, result))
     context.build_data_docs(site_names=[site])
-    from fsm.data_docs_offline import localise  # GX links CDNs; operators' machines have no internet
+    from fsm.quality.data_docs import localise  # GX links CDNs; operators' machines have no internet
 
     localise(docs)
     log.info("Data Docs: %s", (docs / "index.html").as_uri())
