@@ -188,7 +188,7 @@ class Rules(BaseSettings):
     activity_threshold_pct: Decimal = Field(Decimal("40"), ge=0, le=100)
     activity_months_running: PositiveInt = 3
     # P1–P3: the 30/40/30 split (must add up to 100).
-    tranche_pcts: Annotated[tuple[Decimal, Decimal, Decimal], NoDecode] = (Decimal("30"), Decimal("40"), Decimal("30"))
+    tranche_pcts: Annotated[tuple[Decimal, ...], NoDecode] = (Decimal("30"), Decimal("40"), Decimal("30"))
     # P4 Interpretation: the pool split by target group at start when no allocation file exists.
     fsm1_budget_dkk: Decimal = Field(Decimal("262500000"), gt=0, decimal_places=2)
     # F9: FSM2's period and its participants (contract.FSM2_PARTICIPANTS).
@@ -228,8 +228,8 @@ class Rules(BaseSettings):
     @field_validator("tranche_pcts")
     @classmethod
     def _split_adds_up(cls, value: tuple[Decimal, ...]) -> tuple[Decimal, ...]:  # P1–P3
-        if sum(value) != 100 or any(p < 0 for p in value):
-            raise ValueError(f"the three tranche percentages must be ≥ 0 and add up to 100, not {sum(value)}")
+        if len(value) != 3 or sum(value) != 100 or any(p < 0 for p in value):
+            raise ValueError(f"three tranche percentages, each ≥ 0, adding up to 100 (got {len(value)} adding up to {sum(value)})")
         return value
 
     @field_validator("fsm2_participants")
