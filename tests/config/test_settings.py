@@ -55,7 +55,7 @@ def test_a_wrong_rule_value_names_the_variable(monkeypatch, variable, value, say
 
 def test_a_misspelt_rule_variable_is_refused(monkeypatch):
     monkeypatch.setenv("FSM_RULE_ACTIVTY_THRESHOLD_PCT", "45")
-    with pytest.raises(SettingsError, match="unknown rule variable.*FSM_RULE_ACTIVTY_THRESHOLD_PCT"):
+    with pytest.raises(SettingsError, match=r"unknown rule variable.*FSM_RULE_ACTIVTY_THRESHOLD_PCT"):
         rules()
 
 
