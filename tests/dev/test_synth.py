@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 from stdnum.dk import cpr as stdcpr
 
-from fsm.synth import DQ_RULES, REJECT_KINDS, generate
-from fsm.synth.generator import FEED_COLUMNS, participants
+from fsm_dev.synth import DQ_RULES, REJECT_KINDS, generate
+from fsm_dev.synth.generator import FEED_COLUMNS, participants
 
-KOMMUNER_CSV = Path(__file__).resolve().parents[1] / "plugins" / "fsm" / "reference" / "kommuner.csv"
+KOMMUNER_CSV = Path(__file__).resolve().parents[2] / "plugins" / "fsm" / "reference" / "kommuner.csv"
 PROJECT_START = date(2017, 8, 1)
 SEED = int(os.environ.get("FSM_SYNTH_TEST_SEED", "42"))  # try other worlds: FSM_SYNTH_TEST_SEED=7 pytest ...
 CODES = {
@@ -432,13 +432,13 @@ def test_offers_ended_early_matches_the_files(zone, rows):
 
 
 def test_scales_and_rejects_per_feed():
-    from fsm.synth import SCALES
+    from fsm_dev.synth import SCALES
 
     assert SCALES["tiny"].citizens < SCALES["small"].citizens < SCALES["national"].citizens
     # '2x' (alias 'national2x'): twice Denmark, FSM1 and FSM2 alike (issue 8)
-    from fsm.synth import FSM2_SCALES
-    from fsm.synth.__main__ import main as cli
-    from fsm.synth.generator import SCALE_ALIASES
+    from fsm_dev.synth import FSM2_SCALES
+    from fsm_dev.synth.__main__ import main as cli
+    from fsm_dev.synth.generator import SCALE_ALIASES
 
     assert SCALES["2x"].citizens == 2 * SCALES["national"].citizens
     assert FSM2_SCALES["2x"].citizens == 2 * FSM2_SCALES["national"].citizens

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 from stdnum.dk import cpr as stdcpr
 
-from fsm.synth import DQ_RULES_FSM2, FSM2_PARTICIPANTS, REJECT_KINDS_FSM2, generate
-from fsm.synth.generator import FEED_COLUMNS
+from fsm_dev.synth import DQ_RULES_FSM2, FSM2_PARTICIPANTS, REJECT_KINDS_FSM2, generate
+from fsm_dev.synth.generator import FEED_COLUMNS
 
-KOMMUNER_CSV = Path(__file__).resolve().parents[1] / "plugins" / "fsm" / "reference" / "kommuner.csv"
+KOMMUNER_CSV = Path(__file__).resolve().parents[2] / "plugins" / "fsm" / "reference" / "kommuner.csv"
 SEED = int(os.environ.get("FSM_SYNTH_TEST_SEED", "42"))
 BOTH = ("FSM1", "FSM2")
 FSM2_CODES = {"FSM2_GR2", "FSM2_STEPUP", "FRITAGELSE"}
@@ -181,7 +181,7 @@ def test_bad_arguments(tmp_path):
 
 def test_cli_and_parquet_and_months_independent_of_the_period(zone, tmp_path):
     """A short period in Parquet has the same FSM2 data for its months as the full CSV zone."""
-    from fsm.synth.__main__ import main
+    from fsm_dev.synth.__main__ import main
 
     root, manifest = zone
     out = tmp_path / "pq"

@@ -16,7 +16,7 @@ MEASURES = ("target_n", "group2_n", "exempt_n", "indsatsgruppe_n", "active_n")
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
-    from fsm.synth import generate
+    from fsm_dev.synth import generate
 
     root = tmp_path_factory.mktemp("synthetic_fsm2") / "landing"
     return root, generate(root, seed=5, scale="tiny", start="2019-01", end="2019-06", programmes=("FSM1", "FSM2"))

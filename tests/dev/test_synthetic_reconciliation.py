@@ -18,7 +18,7 @@ LAST = "2018-06"
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
-    from fsm.synth import generate
+    from fsm_dev.synth import generate
 
     root = tmp_path_factory.mktemp("synthetic_dq") / "landing"
     return root, generate(root, seed=11, scale="tiny", start="2017-08", end=LAST)

@@ -1,4 +1,4 @@
-"""CLI: python -m fsm.synth --out DIR [--seed 42] [--scale tiny|small|national|2x] [--start 2017-08] [--end 2019-12]
+"""CLI: python -m fsm_dev.synth --out DIR [--seed 42] [--scale tiny|small|national|2x] [--start 2017-08] [--end 2019-12]
 [--fmt csv|parquet] [--programmes FSM1,FSM2]."""
 
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 import time
 
-from fsm_dev.synth.fsm1 import LAST_DEFAULT_MONTH, LAST_MONTH, SCALE_ALIASES, SCALES, generate
+from fsm_dev.synth.generator import LAST_DEFAULT_MONTH, LAST_MONTH, SCALE_ALIASES, SCALES, generate
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m fsm.synth", description="Write a synthetic FSM landing zone (CONTRACT §1).")
+    ap = argparse.ArgumentParser(prog="python -m fsm_dev.synth", description="Write a synthetic FSM landing zone (CONTRACT §1).")
     ap.add_argument("--out", required=True, help="landing-zone folder to write (created if missing)")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--scale", choices=sorted([*SCALES, *SCALE_ALIASES]), default="small", help="2x: twice national")

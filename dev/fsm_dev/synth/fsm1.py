@@ -1,10 +1,7 @@
-"""Synthetic landing zone: markings snapshots and the registers, with known defects (FSM1; FSM2 in fsm2.py).
+"""FSM1's synthetic world: FSM_BRUTTO, the municipal markings and the registers of its citizens, with known defects.
 
-Everything here is invented. The participating municipalities (88 of the 98: ten small ones
-are left out), the split of the ~24,000 citizens over them, every CPR, date, offer and hour are
-made up; only the shape (CONTRACT.md §1) and the rules (DOMAIN.md) are real. The generator is
-deterministic by seed and vectorised (numpy/pandas over citizens and months); its manifest says
-exactly which defects it injected, so the pipeline's flags and rejects can be checked against it.
+The participating municipalities (88 of the 98: ten small ones are left out), the split of the
+~24,000 citizens over them, every CPR, date, offer and hour are invented (see generator.py).
 
 Model, in one paragraph: STAR pre-fills FSM_BRUTTO in June 2017 (T1). ~4 % left before project
 start (STAR end-dates them on 2017-09-05, T2), ~3 % leave after it unvisited (T3). The others are
@@ -19,89 +16,72 @@ After FSM1 (2019-12) nothing new happens to FSM1: no new markings, offers or hou
 target group keeps its benefits and fades out (a monthly 10 % chance of leaving them for good),
 the background citizens keep their benefit spells, and integrationsydelse is paid as
 overgangsydelse from 2020-01. The FSM1 model itself always runs to 2019-12, so a month's FSM1
-content never depends on `end` or on whether FSM2 is generated too. With `programmes=("FSM1",
-"FSM2")` fsm2.py adds 'Flere skal med 2' (2019-01..2021-12) to the same files (see its docstring).
+content never depends on `end` or on whether FSM2 is generated too. FSM2's world (fsm2.py) is
+built afterwards from what `Fsm1World.registers()` hands it.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import os
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from fsm.contract import FSM1_MARKING_RULES
+from fsm.contract import FSM1_MARKING_CODES, FSM1_MARKING_RULES
+from fsm_dev.synth import files
+from fsm_dev.synth.common import (
+    DAY,
+    FLEKS,
+    FOERTID,
+    HERKOMST,
+    HYPHEN_CPR_RATE,
+    IY,
+    KH,
+    LAST_DEFAULT_MONTH,
+    LEDIGHED,
+    LT,
+    MATCH_CODES,
+    MENTOR,
+    MONDAY,
+    NAT,
+    NYTTE,
+    OVERGANG,
+    RENAME_MONTH,
+    RESSOURCE,
+    REVAL,
+    SYGE,
+    TILBUD_TYPES,
+    UH,
+    VEJL,
+    VP,
+    Y_NONE,
+    YDELSE_CODES,
+    Fsm1Registers,
+    cpr_text,
+    date_text,
+    hours_rows,
+    kommune_codes,
+    month_first,
+    month_index,
+    month_label,
+    month_last,
+    month_of,
+    n_days,
+    reg_time,
+    to_weekday,
+    unique_cprs,
+    valid_cvr,
+)
 
-GENERATOR_VERSION = 3
-
-# --------------------------------------------------------------------------- calendar
-BASE_MONTH = np.datetime64("2017-01", "M")  # month index 0
 PROJECT_START = np.datetime64("2017-08-01", "D")  # T2
 PROJECT_MONTH = 7  # month index of 2017-08
-MONDAY = np.datetime64("1970-01-05", "D")
-NAT = np.datetime64("NaT", "D")
-DAY = np.timedelta64(1, "D")
-FIRST_ALLOWED_START = "2017-06"  # FSM_BRUTTO is registered in June 2017: earlier snapshots would be empty
-LAST_DEFAULT_MONTH = "2019-12"  # FSM1's last month: the FSM1 model always runs to here
-LAST_MONTH = "2021-12"  # FSM2's last month: the latest `end` there is data for
-RENAME_MONTH = "2020-01"  # integrationsydelse is paid as overgangsydelse from this month on
-PROGRAMMES = ("FSM1", "FSM2")
 
-# --------------------------------------------------------------------------- codes
-BRUTTO, GR1, GR2, GR3, UDSKUDT, PJF = range(6)
-MARKING_CODES = np.array(["FSM_BRUTTO", "FSM_GR1", "FSM_GR2", "FSM_GR3", "FSM_UDSKUDT", "FSM_PJF"])
-GROUP_CODES = (GR1, GR2, GR3)
-
-Y_NONE, KH, UH, IY, OVERGANG, RESSOURCE, LEDIGHED, FLEKS, FOERTID, SYGE, REVAL = range(11)
-YDELSE_CODES = np.array(
-    [
-        "",
-        "KONTANTHJAELP",
-        "UDDANNELSESHJAELP",
-        "INTEGRATIONSYDELSE",
-        "OVERGANGSYDELSE",
-        "RESSOURCEFORLOEB",
-        "LEDIGHEDSYDELSE",
-        "FLEKSJOB",
-        "FOERTIDSPENSION",
-        "SYGEDAGPENGE",
-        "REVALIDERING",
-    ]
+# --------------------------------------------------------------------------- marking codes (fsm.contract)
+MARKING_CODES = np.array(FSM1_MARKING_CODES)
+BRUTTO, GR1, GR2, GR3, UDSKUDT, PJF = (
+    FSM1_MARKING_CODES.index(c) for c in ("FSM_BRUTTO", "FSM_GR1", "FSM_GR2", "FSM_GR3", "FSM_UDSKUDT", "FSM_PJF")
 )
-MATCH_CODES = np.array(["", "AKTIVITETSPARAT", "JOBPARAT", "UDDANNELSESPARAT"])
-HERKOMST = np.array(["DANSK", "VESTLIG", "IKKE_VESTLIG"])
-VP, LT, NYTTE, VEJL, MENTOR = range(5)
-TILBUD_TYPES = np.array(["VIRKSOMHEDSPRAKTIK", "LOENTILSKUD", "NYTTEINDSATS", "VEJLEDNING_OPKVALIFICERING", "MENTOR"])
-
-FEED_COLUMNS = {
-    "markings": [
-        "marking_id",
-        "cpr",
-        "kommune_kode",
-        "marking_code",
-        "start_date",
-        "end_date",
-        "registered_at",
-        "fritagelse_aarsag",
-    ],
-    "ydelse": ["cpr", "iso_week", "kommune_kode", "ydelse_kode", "matchgruppe", "introduktionsprogram", "herkomst"],
-    "tilbud": ["tilbud_id", "cpr", "kommune_kode", "tilbud_type", "start_date", "end_date"],
-    "timer": ["cpr", "month", "cvr", "hours", "subsidised"],
-    "uddannelse": ["cpr", "month", "su_eligible"],
-}
-REJECT_KINDS = {
-    "markings": ["bad_cpr", "unknown_kommune", "unknown_code", "bad_date", "column_count"],
-    "ydelse": ["bad_cpr", "unknown_kommune", "unknown_code", "bad_date", "column_count"],
-    "tilbud": ["bad_cpr", "unknown_kommune", "unknown_code", "bad_date", "column_count"],
-    "timer": ["bad_cpr", "bad_date", "negative_hours", "column_count"],
-}
-# the optional FSM2 feed (F8): only written with programmes including FSM2
-REJECT_KINDS_FSM2 = {"uddannelse": ["bad_cpr", "bad_date", "bad_flag", "column_count"]}
+GROUP_CODES = (GR1, GR2, GR3)
 DQ_RULES = FSM1_MARKING_RULES  # every FSM1 marking rule gets injected defects at a known rate
 
 
@@ -121,7 +101,6 @@ SCALES = {
     "national": Scale(citizens=25_000, min_per_kommune=10, rejects_per_kind=3, min_defects=4),
     "2x": Scale(citizens=50_000, min_per_kommune=20, rejects_per_kind=3, min_defects=8),
 }
-SCALE_ALIASES = {"national2x": "2x"}  # `--scale national2x` is the same scale (and cache) as `--scale 2x`
 
 # Share of FSM_BRUTTO citizens (or, for outside-target markings, markings per BRUTTO citizen)
 # that carry each defect; the floor above applies at small scales.
@@ -144,7 +123,7 @@ RATES = {
     "move_from_group2_to_1": 0.06,
     "pjf": 0.85,
     "complete_kommuner": 2 / 3,
-    "hyphen_cpr": 0.08,
+    "hyphen_cpr": HYPHEN_CPR_RATE,
     "offer_ended_early": 0.10,
     "background_citizens": 0.12,
     "activity_level_range": (0.18, 0.66),
@@ -160,244 +139,35 @@ BIG_WEIGHTS = {
     159: 1.4, 615: 2.0, 621: 1.9, 630: 2.0, 657: 1.5, 791: 1.5, 265: 1.5, 253: 1.3, 330: 1.8, 360: 1.7,
     370: 1.6, 376: 1.6, 400: 1.2, 510: 1.2, 540: 1.4, 580: 1.3, 607: 1.3, 316: 1.3, 740: 1.3, 813: 1.3,
 }  # fmt: skip
-ALL_KOMMUNE_CODES = (
-    101, 147, 151, 153, 155, 157, 159, 161, 163, 165, 167, 169, 173, 175, 183, 185, 187, 190, 201, 210,
-    217, 219, 223, 230, 240, 250, 253, 259, 260, 265, 269, 270, 306, 316, 320, 326, 329, 330, 336, 340,
-    350, 360, 370, 376, 390, 400, 410, 420, 430, 440, 450, 461, 479, 480, 482, 492, 510, 530, 540, 550,
-    561, 563, 573, 575, 580, 607, 615, 621, 630, 657, 661, 665, 671, 706, 707, 710, 727, 730, 740, 741,
-    746, 751, 756, 760, 766, 773, 779, 787, 791, 810, 813, 820, 825, 840, 846, 849, 851, 860,
-)  # fmt: skip
-from fsm.config import KOMMUNER_CSV  # noqa: E402
-
-
-# =========================================================================== public API
-def generate(
-    out_dir: str | Path,
-    seed: int = 42,
-    scale: str = "small",
-    start: str = "2017-08",
-    end: str = LAST_DEFAULT_MONTH,
-    fmt: str = "csv",
-    programmes: tuple[str, ...] | list[str] | str = ("FSM1",),
-) -> dict:
-    """Write a synthetic landing zone (CONTRACT §1) to `out_dir` and return its manifest.
-
-    `programmes` is ("FSM1",) or ("FSM1", "FSM2") (or "FSM1,FSM2"); with FSM2 the same markings
-    snapshots and registers also carry 'Flere skal med 2' (2019-01..2021-12, fsm2.py), plus the
-    optional `uddannelse` feed, and the manifest gains `dq_defects_fsm2` and `truth_fsm2`.
-    `end` may be up to 2021-12 either way. FSM1's content for a month is the same whatever
-    `programmes` and `end` are (FSM2 rows are appended to the shared files).
-
-    The manifest is also written to `<out_dir>/manifest.json`; when that file already exists for
-    the same seed, scale, start, end, format and programmes, it is returned and nothing is regenerated.
-    """
-    scale = SCALE_ALIASES.get(scale, scale)
-    if scale not in SCALES:
-        raise ValueError(f"unknown scale {scale!r}; expected one of {sorted(SCALES)}")
-    if fmt not in ("csv", "parquet"):
-        raise ValueError(f"unknown fmt {fmt!r}; expected 'csv' or 'parquet'")
-    progs = _programmes(programmes)
-    m_lo, m_hi = _month_index(start), _month_index(end)
-    if m_lo < _month_index(FIRST_ALLOWED_START):
-        raise ValueError(f"start {start} is before {FIRST_ALLOWED_START}: FSM_BRUTTO did not exist yet")
-    if m_hi > _month_index(LAST_MONTH):
-        raise ValueError(f"end {end} is after {LAST_MONTH}: the synthetic world ends with FSM2")
-    if m_hi < m_lo:
-        raise ValueError(f"end {end} is before start {start}")
-    out = Path(out_dir)
-    key = {
-        "seed": int(seed),
-        "scale": scale,
-        "start": start,
-        "end": end,
-        "fmt": fmt,
-        "programmes": list(progs),
-        "generator_version": GENERATOR_VERSION,
-    }
-    cached = _cached_manifest(out, key)
-    if cached is not None:
-        return cached
-
-    world = _World(seed=int(seed), scale=SCALES[scale], m_lo=m_lo, m_hi=m_hi, scale_name=scale, fsm2="FSM2" in progs)
-    world.build()
-    manifest = dict(key)
-    manifest.update(world.write(out, fmt))
-    manifest = json.loads(json.dumps(manifest))  # exactly what a cached read returns (lists, not tuples)
-    _write_json(out / "manifest.json", manifest)
-    return manifest
-
-
-# =========================================================================== helpers
-def _programmes(programmes) -> tuple[str, ...]:
-    items = programmes.split(",") if isinstance(programmes, str) else list(programmes)
-    progs = {str(p).strip().upper() for p in items if str(p).strip()}
-    unknown = progs - set(PROGRAMMES)
-    if unknown:
-        raise ValueError(f"unknown programme(s) {sorted(unknown)}; expected some of {list(PROGRAMMES)}")
-    if "FSM1" not in progs:
-        raise ValueError("FSM1 is always generated (FSM2 shares its registers); use programmes=('FSM1', 'FSM2')")
-    return tuple(p for p in PROGRAMMES if p in progs)
-
-
-def _month_index(label: str) -> int:
-    try:
-        m = np.datetime64(label, "M")
-    except ValueError as exc:
-        raise ValueError(f"bad month {label!r}; expected YYYY-MM") from exc
-    return int((m - BASE_MONTH).astype(int))
-
-
-def _month_label(idx) -> np.ndarray | str:
-    return np.datetime_as_string(BASE_MONTH + np.asarray(idx), unit="M")
-
-
-def _month_first(idx) -> np.ndarray:
-    return (BASE_MONTH + np.asarray(idx)).astype("datetime64[D]")
-
-
-def _month_last(idx) -> np.ndarray:
-    return (BASE_MONTH + np.asarray(idx) + 1).astype("datetime64[D]") - DAY
-
-
-def _midx(d: np.ndarray) -> np.ndarray:
-    """Month index of dates; NaT gives a large negative number (mask it)."""
-    return (np.asarray(d).astype("datetime64[M]") - BASE_MONTH).astype(np.int64)
-
-
-def _dstr(d: np.ndarray) -> np.ndarray:
-    s = np.datetime_as_string(np.asarray(d, dtype="datetime64[D]"), unit="D")
-    return np.where(s == "NaT", "", s)
-
-
-def _to_weekday(d: np.ndarray) -> np.ndarray:
-    """Move Saturdays and Sundays to the next Monday (case workers register on weekdays)."""
-    with np.errstate(invalid="ignore"):  # NaT stays NaT
-        dow = ((d - MONDAY) // DAY) % 7
-    return d + np.where(dow == 5, 2, np.where(dow == 6, 1, 0)) * DAY
-
-
-def _days(n) -> np.ndarray:
-    return np.asarray(n, dtype=np.int64) * DAY
-
-
-def _cached_manifest(out: Path, key: dict) -> dict | None:
-    path = out / "manifest.json"
-    if not path.is_file():
-        return None
-    try:
-        old = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if all(old.get(k) == v for k, v in key.items()):
-        return old
-    return None
-
-
-def _write_json(path: Path, obj: dict) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(obj, indent=1, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _kommune_codes() -> list[int]:
-    """All 98 codes; from the package's reference/kommuner.csv when present."""
-    if KOMMUNER_CSV.is_file():
-        with KOMMUNER_CSV.open(encoding="utf-8-sig") as fh:
-            return sorted(int(r["kommunekode"]) for r in csv.DictReader(fh))
-    return list(ALL_KOMMUNE_CODES)
 
 
 def participants() -> list[int]:
     """The 88 participating municipalities of the synthetic world (invented: ten small ones left out)."""
-    return [k for k in _kommune_codes() if k not in NON_PARTICIPANTS]
-
-
-def _hours_rows(rng: np.random.Generator, cvr: np.ndarray, i, m, hours: tuple[int, int], sub: int) -> pd.DataFrame:
-    """Paid-hours rows (the timer feed, before formatting): per person-month a random employer from
-    `cvr` and half hours drawn from [lo, hi); `sub` 1 = subsidised (never activity, A1)."""
-    return pd.DataFrame(
-        {
-            "i": i,
-            "m": m,
-            "cvr": cvr[rng.integers(0, len(cvr), size=len(i))],  # drawn before the hours: the seed's sequence
-            "h2": rng.integers(hours[0], hours[1], size=len(i)),
-            "sub": sub,
-        }
-    )
-
-
-def _valid_cvr(rng: np.random.Generator, n: int) -> np.ndarray:
-    """8-digit employer numbers that pass the CVR modulus-11 check."""
-    w = np.array([2, 7, 6, 5, 4, 3, 2])
-    out: list[np.ndarray] = []
-    got = 0
-    while got < n:
-        body = rng.integers(1_000_000, 10_000_000, size=2 * n)
-        digits = (body[:, None] // 10 ** np.arange(6, -1, -1)) % 10
-        check = (11 - (digits @ w) % 11) % 11
-        ok = check < 10
-        vals = body[ok] * 10 + check[ok]
-        out.append(vals)
-        got += len(vals)
-    vals = np.unique(np.concatenate(out))[:n]
-    rng.shuffle(vals)
-    return vals.astype(str)
-
-
-def _cat(*parts) -> np.ndarray:
-    """Concatenate string arrays (or scalars) element-wise, fast enough for millions of rows."""
-    n = max(len(p) for p in parts if not isinstance(p, str))
-    cols = [[p] * n if isinstance(p, str) else p for p in parts]
-    out = np.empty(n, dtype=object)
-    out[:] = ["".join(t) for t in zip(*cols, strict=True)]
-    return out
-
-
-def _joined(make1, make2):
-    """One file's columns: FSM1's rows (drawn with the shared render stream), then FSM2's."""
-
-    def cols(rng) -> list[np.ndarray]:
-        a, b = make1(rng), make2()
-        return [np.concatenate([np.asarray(x), np.asarray(y)]) for x, y in zip(a, b, strict=True)]
-
-    return cols
-
-
-def _alone(make2):
-    def cols(_rng) -> list[np.ndarray]:
-        return make2()
-
-    return cols
+    return [k for k in kommune_codes() if k not in NON_PARTICIPANTS]
 
 
 # =========================================================================== the world
-class _World:
-    """Citizens, markings and register events over the model horizon; `write` renders the files."""
+class Fsm1World:
+    """Citizens, markings and register events over the model horizon; `specs` renders the files."""
 
-    def __init__(self, seed: int, scale: Scale, m_lo: int, m_hi: int, scale_name: str = "", fsm2: bool = False):
+    def __init__(self, seed: int, scale: Scale, m_lo: int, m_hi: int):
         self.seed = seed
         self.scale = scale
-        self.scale_name = scale_name
         self.m_lo, self.m_hi = m_lo, m_hi
         # The FSM1 model always runs to 2019-12 (nH months), so a month's data does not depend on
         # `end`; nT months are written about (later months: FSM1 citizens continue and fade out).
-        self.nH = _month_index(LAST_DEFAULT_MONTH) + 1
+        self.nH = month_index(LAST_DEFAULT_MONTH) + 1
         self.nT = max(m_hi + 1, self.nH)
-        self.H = _month_last(self.nH - 1)
+        self.H = month_last(self.nH - 1)
         # streams of their own, so the FSM1 streams below draw exactly what they always drew
         self.rng_after = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1000,)))
-        self.fsm2 = None
-        if fsm2:
-            from fsm_dev.synth.fsm2 import Fsm2World
-
-            self.fsm2 = Fsm2World(self, seed)
         ss = np.random.SeedSequence(seed)
         names = ("pop", "visit", "defect", "activity", "register", "render", "reject", "background")
         self.rng = dict(zip(names, (np.random.default_rng(s) for s in ss.spawn(len(names))), strict=True))
         # weekdays, for dates a case worker acts on
         days = np.arange(np.datetime64("2017-01-01"), self.H + 1, dtype="datetime64[D]")
         self.weekdays = days[((days - MONDAY) // DAY) % 7 < 5]
-        wm = _midx(self.weekdays)
+        wm = month_of(self.weekdays)
         counts = np.bincount(wm, minlength=self.nH)
         self.wd_count = counts
         self.wd_off = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -406,11 +176,6 @@ class _World:
     def _weekday_in_month(self, rng, m: np.ndarray) -> np.ndarray:
         m = np.asarray(m)
         return self.weekdays[self.wd_off[m] + (rng.random(m.shape) * self.wd_count[m]).astype(np.int64)]
-
-    def _reg_time(self, rng, d: np.ndarray, lo_min: int = 450, hi_min: int = 960) -> np.ndarray:
-        """A registration timestamp on day d, in office hours (07:30–16:00), minute precision."""
-        mins = rng.integers(lo_min, hi_min, size=np.shape(d))
-        return d.astype("datetime64[m]") + mins.astype("timedelta64[m]")
 
     # ----------------------------------------------------------------- build
     def build(self) -> None:
@@ -423,8 +188,20 @@ class _World:
         self._offers_and_hours()
         self._pad_after_fsm1()
         self._ydelse_matrix()
-        if self.fsm2 is not None:
-            self.fsm2.build()
+
+    def registers(self) -> Fsm1Registers:
+        """What FSM2's world takes from this one (after `build`)."""
+        return Fsm1Registers(
+            cpr=self.cpr,
+            birth=np.concatenate([self.birth, self.bg_birth]),
+            herkomst=self.y_herk,
+            kommune=self.y_kom,
+            intro=self.y_intro,
+            ydelse=self.y_code,
+            match=self.y_match,
+            week_month=self.week_m,
+            timer=self.timer,
+        )
 
     def _pad_after_fsm1(self) -> None:
         """Month-indexed FSM1 arrays get empty columns for the months after 2019-12 (nothing happens)."""
@@ -455,7 +232,7 @@ class _World:
         self.kidx = np.repeat(np.arange(K), n_k)
         self.kom = self.participants[self.kidx]
         # target-group citizens were born 1953–1992 (aged ~25–64 in 2017)
-        self.birth = np.datetime64("1953-01-01") + _days(rng.integers(0, 14_400, size=N))
+        self.birth = np.datetime64("1953-01-01") + n_days(rng.integers(0, 14_400, size=N))
         u = rng.random(N)
         self.herkomst = np.where(u < 0.60, 0, np.where(u < 0.66, 1, 2))
         age_2017 = (np.datetime64("2017-08-01") - self.birth) // DAY / 365.25
@@ -468,11 +245,11 @@ class _World:
         early = rng.random(N) < 0.2
         self.brutto_start = np.where(
             early,
-            _month_first(rng.integers(0, 11, size=N) - 12),  # 2016-01 .. 2016-11
+            month_first(rng.integers(0, 11, size=N) - 12),  # 2016-01 .. 2016-11
             np.datetime64("2016-12-01"),
         ).astype("datetime64[D]")
-        reg_day = np.datetime64("2017-06-20") + _days(rng.integers(0, 9, size=N))
-        self.brutto_reg = self._reg_time(rng, _to_weekday(reg_day), 300, 420)  # STAR's batch, 05:00–07:00
+        reg_day = np.datetime64("2017-06-20") + n_days(rng.integers(0, 9, size=N))
+        self.brutto_reg = reg_time(rng, to_weekday(reg_day), 300, 420)  # STAR's batch, 05:00–07:00
 
         # visitation design per municipality: complete (100 % in month C_k) or not
         n_complete = round(K * RATES["complete_kommuner"])
@@ -491,18 +268,18 @@ class _World:
         leave = np.full(N, NAT)
         vis = np.full(N, NAT)
         pre = self.leaver == 1
-        leave[pre] = np.datetime64("2017-01-01") + _days(rng.integers(0, 212, size=pre.sum()))  # ..2017-07-31
+        leave[pre] = np.datetime64("2017-01-01") + n_days(rng.integers(0, 212, size=pre.sum()))  # ..2017-07-31
         vis[pre] = np.datetime64("2017-09-05")  # T2: STAR end-dates them in early September
         post = self.leaver == 2
         # ends after start; in a complete municipality before its completion month (so it can reach 100 %)
         last_end = np.minimum(
-            np.where(self.complete[self.kidx], _month_first(self.C_k[self.kidx]), np.datetime64("2019-01-01")),
+            np.where(self.complete[self.kidx], month_first(self.C_k[self.kidx]), np.datetime64("2019-01-01")),
             np.datetime64("2018-12-31"),
         )
         span = ((last_end - np.datetime64("2017-08-02")) // DAY).clip(1)
-        leave[post] = np.datetime64("2017-08-02") + _days((rng.random(N) * span).astype(int))[post]
+        leave[post] = np.datetime64("2017-08-02") + n_days((rng.random(N) * span).astype(int))[post]
         # STAR's monthly update registers the end on the 5th of the next month
-        vis[post] = _month_first(_midx(leave[post]) + 1) + 4 * DAY
+        vis[post] = month_first(month_of(leave[post]) + 1) + 4 * DAY
         self.leave_date, self.leave_vis = leave, vis
         u = rng.random(N)
         self.leave_code = np.select([u < 0.35, u < 0.5, u < 0.7], [RESSOURCE, LEDIGHED, FOERTID], Y_NONE)
@@ -539,7 +316,7 @@ class _World:
         self.deferred = seen & (rng.random(N) < RATES["deferred_first"])
         later = self.deferred & (rng.random(N) < RATES["deferred_then_group"])
         G = np.where(self.deferred, NAT, t1)
-        gd = _to_weekday(t1 + _days(rng.integers(60, 300, size=N)))
+        gd = to_weekday(t1 + n_days(rng.integers(60, 300, size=N)))
         later &= gd <= H
         G[later] = gd[later]
         self.defer_end = np.where(later, G, NAT)
@@ -549,7 +326,7 @@ class _World:
         u = rng.random(N)
         self.first_group = np.where(~has_g, 0, np.where(u < p[0], GR1, np.where(u < p[0] + p[1], GR2, GR3)))
         # moves: group 1 -> 2/3 (group 1 end-dated the same day), group 2 -> 1
-        mv = _to_weekday(G + _days(rng.integers(60, 400, size=N)))
+        mv = to_weekday(G + n_days(rng.integers(60, 400, size=N)))
         u = rng.random(N)
         m1 = (self.first_group == GR1) & (u < RATES["move_from_group1"]) & (mv <= H)
         m2 = (self.first_group == GR2) & (u < RATES["move_from_group2_to_1"]) & (mv <= H)
@@ -560,7 +337,7 @@ class _World:
         # FSM_PJF (M5) for group-1 citizens, some weeks after group 1 starts
         g1_start = np.where(self.first_group == GR1, G, np.where(m2, self.move_date, NAT))
         self.g1_start = g1_start
-        pj = _to_weekday(g1_start + _days(rng.integers(7, 60, size=N)))
+        pj = to_weekday(g1_start + n_days(rng.integers(7, 60, size=N)))
         out_of_g1 = np.where(m1, self.move_date, NAT)
         ok = ~np.isnat(g1_start) & (rng.random(N) < RATES["pjf"]) & (pj <= H) & ~(pj >= out_of_g1)
         self.pjf = np.where(ok, pj, NAT)
@@ -600,10 +377,10 @@ class _World:
         bd_pjf = bd[1:][(rng.random(len(bd) - 1) < 0.2) & ~np.isnat(self.pjf[bd[1:]])]
         bd_g = np.setdiff1d(bd, bd_pjf)
         self.g1_claimed_start = self.G.copy()
-        back = _days(rng.integers(14, 91, size=N))
+        back = n_days(rng.integers(14, 91, size=N))
         self.g1_claimed_start[bd_g] = np.maximum(PROJECT_START, self.G[bd_g] - back[bd_g])
         # PJF: registered later than claimed; the claimed start stays on or after group 1's start
-        self.pjf_reg[bd_pjf] = _to_weekday(self.pjf[bd_pjf] + _days(rng.integers(14, 61, size=len(bd_pjf))))
+        self.pjf_reg[bd_pjf] = to_weekday(self.pjf[bd_pjf] + n_days(rng.integers(14, 61, size=len(bd_pjf))))
         self.pjf_reg = np.where(self.pjf_reg > H, self.pjf, self.pjf_reg)
         self.backdated = np.concatenate([bd_g, bd_pjf])
 
@@ -611,12 +388,12 @@ class _World:
         ov = take(n["overlapping_group_marking"])
         gap = rng.integers(45, 200, size=len(ov))
         gap[:1] = rng.integers(45, 61)
-        t2 = _to_weekday(self.G[ov] + _days(gap))
+        t2 = to_weekday(self.G[ov] + n_days(gap))
         self.move_date[ov] = t2
         self.move_code[ov] = np.where(rng.random(len(ov)) < 0.7, GR2, GR3)
         self.move_overlap[ov] = True
         late = rng.random(len(ov)) < 0.5
-        self.g1_end_late[ov[late]] = t2[late] + _days(rng.integers(20, 90, size=late.sum()))
+        self.g1_end_late[ov[late]] = t2[late] + n_days(rng.integers(20, 90, size=late.sum()))
         # the job broker goes with group 1, ended on the move day
         has = ~np.isnat(self.pjf[ov]) & (self.pjf[ov] < t2)
         self.pjf[ov[~has]] = NAT
@@ -632,7 +409,7 @@ class _World:
             first = self.G[who] if code == GR1 else self.pjf[who]
             gap = rng.integers(0, 31, size=len(who))
             gap[: max(1, len(who) // 4)] = 0  # some on the very same day, registered minutes later
-            s = np.where(gap == 0, first, _to_weekday(first + _days(gap)))
+            s = np.where(gap == 0, first, to_weekday(first + n_days(gap)))
             self.extra_markings.append({"cit": who, "code": code, "start": s, "gap0": gap == 0})
         self.duplicates = du
 
@@ -640,16 +417,16 @@ class _World:
         iv = take(n["invalid_period"], ~np.isnat(self.pjf) & (self.pjf <= H - 160 * DAY))
         later = rng.random(len(iv)) < 0.5
         later[:1] = False
-        self.pjf_end[iv] = self.pjf[iv] - _days(rng.integers(5, 60, size=len(iv)))
+        self.pjf_end[iv] = self.pjf[iv] - n_days(rng.integers(5, 60, size=len(iv)))
         self.pjf_end_vis[iv] = np.where(
-            later, _to_weekday(self.pjf[iv] + _days(rng.integers(30, 150, size=len(iv)))), self.pjf[iv]
+            later, to_weekday(self.pjf[iv] + n_days(rng.integers(30, 150, size=len(iv)))), self.pjf[iv]
         )
         self.invalid = iv
 
         # future_marking: a PJF registered now, starting after the end of the registration month
         fu = take(n["future_marking"], self.G <= H - 120 * DAY)
-        r = _to_weekday(self.G[fu] + _days(rng.integers(7, 40, size=len(fu))))
-        s = _to_weekday(_month_first(_midx(r) + 1) + _days(rng.integers(3, 40, size=len(fu))))
+        r = to_weekday(self.G[fu] + n_days(rng.integers(7, 40, size=len(fu))))
+        s = to_weekday(month_first(month_of(r) + 1) + n_days(rng.integers(3, 40, size=len(fu))))
         self.pjf[fu], self.pjf_reg[fu] = s, r
         self.pjf_end[fu] = NAT
         self.pjf_end_vis[fu] = NAT
@@ -659,7 +436,7 @@ class _World:
         rv = take(n["revalidering_without_group2"])
         offset = rng.integers(0, 8, size=len(rv))
         offset[:1] = 0
-        first_m = np.minimum(_midx(self.G[rv]) + 1 + offset, _month_index("2019-10"))
+        first_m = np.minimum(month_of(self.G[rv]) + 1 + offset, month_index("2019-10"))
         length = rng.integers(1, 4, size=len(rv))
         self.reval = np.zeros((N, self.nH), bool)
         for d in range(3):
@@ -668,7 +445,7 @@ class _World:
         self.reval_defect = rv
         # clean REVALIDERING: group-2 citizens with FSM_GR2 in force (M1: 'also when revalidering is granted')
         g2 = np.flatnonzero((self.first_group == GR2) & np.isnat(self.move_date) & (rng.random(N) < 0.12))
-        fm = _midx(self.G[g2]) + 1 + rng.integers(0, 7, size=len(g2))
+        fm = month_of(self.G[g2]) + 1 + rng.integers(0, 7, size=len(g2))
         ln = rng.integers(2, 5, size=len(g2))
         for d in range(4):
             sel = (d < ln) & (fm + d < self.nH)
@@ -683,8 +460,8 @@ class _World:
         self.member = (self.first_group == GR1) & (self.leaver == 0)  # C2
         self.switcher = (self.first_group == GR2) & (self.move_code == GR1)  # not in the indsatsgruppe
         sim = self.member | self.switcher
-        elig_from = np.where(self.member, _midx(self.G) + 1, np.where(self.switcher, _midx(self.move_date) + 1, 10_000))
-        damp_from = np.where(self.member & ~np.isnat(self.move_date), _midx(self.move_date), 10_000)
+        elig_from = np.where(self.member, month_of(self.G) + 1, np.where(self.switcher, month_of(self.move_date) + 1, 10_000))
+        damp_from = np.where(self.member & ~np.isnat(self.move_date), month_of(self.move_date), 10_000)
         level = self.act_level[self.kidx]
         stay = 0.8
         A = np.zeros((N, nH), bool)
@@ -725,11 +502,11 @@ class _World:
         n_out = self.n_defect["marking_outside_target_group"]
         B = round(RATES["background_citizens"] * self.N) + n_out
         self.B = B
-        all_k = np.array(_kommune_codes())
+        all_k = np.array(kommune_codes())
         kom = all_k[rng.integers(0, len(all_k), size=B)]
         kom[:n_out] = self.participants[rng.integers(0, len(self.participants), size=n_out)]
         self.bg_kom = kom
-        self.bg_birth = np.datetime64("1953-01-01") + _days(rng.integers(0, 17_000, size=B))  # 1953–1999
+        self.bg_birth = np.datetime64("1953-01-01") + n_days(rng.integers(0, 17_000, size=B))  # 1953–1999
         u = rng.random(B)
         self.bg_herkomst = np.where(u < 0.6, 0, np.where(u < 0.67, 1, 2))
         u = rng.random(B)
@@ -741,42 +518,24 @@ class _World:
         self.bg_match = np.select([np.isin(code, (KH, UH, IY)) & (u < 0.5), np.isin(code, (KH, IY)), code == UH], [1, 2, 3], 0)
         self.bg_match[:n_out] = 1
         # one benefit spell per citizen, in weeks from 2017-01-02
-        self.bg_from = np.datetime64("2017-01-02") + _days(
+        self.bg_from = np.datetime64("2017-01-02") + n_days(
             rng.integers(0, int((self.H - np.datetime64("2017-01-02")) // DAY), size=B)
         )
-        self.bg_to = self.bg_from + _days(rng.integers(56, 840, size=B))
+        self.bg_to = self.bg_from + n_days(rng.integers(56, 840, size=B))
         # outside-target markings (T2): municipal markings for citizens with no FSM_BRUTTO
         span = int((np.datetime64("2019-10-31") - np.datetime64("2017-09-01")) // DAY)
         days = rng.integers(0, span, size=n_out)
         days[:1] = rng.integers(0, 60)  # the first one early (see _defects)
-        md = _to_weekday(np.datetime64("2017-09-01") + _days(days))
+        md = to_weekday(np.datetime64("2017-09-01") + n_days(days))
         self.out_date = md
         u = rng.random(n_out)
         self.out_code = np.where(u < 0.6, GR1, np.where(u < 0.8, UDSKUDT, PJF))
-        self.bg_from[:n_out] = md - _days(rng.integers(60, 400, size=n_out))
-        self.bg_to[:n_out] = md + _days(rng.integers(60, 400, size=n_out))
+        self.bg_from[:n_out] = md - n_days(rng.integers(60, 400, size=n_out))
+        self.bg_to[:n_out] = md + n_days(rng.integers(60, 400, size=n_out))
         # CPRs for everyone (target first, then background): unique, valid date and century digit
         births = np.concatenate([self.birth, self.bg_birth])
-        self.cpr = self._make_cprs(rng, births)
+        self.cpr = unique_cprs(rng, births)
         self.cpr_rank = np.argsort(np.argsort(self.cpr, kind="stable"), kind="stable")
-
-    @staticmethod
-    def _make_cprs(rng, births: np.ndarray) -> np.ndarray:
-        n = len(births)
-        ddmmyy = np.array([s[8:10] + s[5:7] + s[2:4] for s in np.datetime_as_string(births, unit="D")])
-        # 7th digit: 0–3 always means 1900s; 4 and 9 mean 1900s for years 37–99 (all of ours)
-        century_digit = np.array(list("0123012349"))
-        cpr = np.empty(n, dtype=object)
-        todo = np.arange(n)
-        while len(todo):
-            c7 = century_digit[rng.integers(0, 10, size=len(todo))]
-            rest = np.char.zfill(rng.integers(0, 1000, size=len(todo)).astype(str), 3)
-            cpr[todo] = np.char.add(np.char.add(ddmmyy[todo], c7), rest)
-            _, first = np.unique(cpr.astype(str), return_index=True)
-            dup = np.ones(n, bool)
-            dup[first] = False
-            todo = np.flatnonzero(dup)
-        return cpr.astype(str)
 
     # ----------------------------------------------------------------- markings
     def _markings_table(self) -> None:
@@ -802,27 +561,27 @@ class _World:
         allc = np.arange(N)
         add(allc, BRUTTO, self.brutto_start, self.leave_date, self.leave_vis, self.brutto_reg, "brutto")
         d = np.flatnonzero(self.deferred)
-        add(d, UDSKUDT, self.t1[d], self.defer_end[d], self.defer_end[d], self._reg_time(rng, self.t1[d]), "udskudt")
+        add(d, UDSKUDT, self.t1[d], self.defer_end[d], self.defer_end[d], reg_time(rng, self.t1[d]), "udskudt")
         g = np.flatnonzero(~np.isnat(self.G))
         # the first group marking: ends on the move day (clean), late or never (overlap defect)
         end = np.where(self.move_overlap, self.g1_end_late, self.move_date)
-        reg1 = self._reg_time(rng, self.G)
+        reg1 = reg_time(rng, self.G)
         self.first_reg = reg1
         add(g, self.first_group[g], self.g1_claimed_start[g], end[g], end[g], reg1[g], "group")
         mv = np.flatnonzero(~np.isnat(self.move_date))
-        add(mv, self.move_code[mv], self.move_date[mv], NAT, NAT, self._reg_time(rng, self.move_date[mv]), "group2nd")
+        add(mv, self.move_code[mv], self.move_date[mv], NAT, NAT, reg_time(rng, self.move_date[mv]), "group2nd")
         p = np.flatnonzero(~np.isnat(self.pjf))
-        pjf_ts = self._reg_time(rng, self.pjf_reg)
+        pjf_ts = reg_time(rng, self.pjf_reg)
         add(p, PJF, self.pjf[p], self.pjf_end[p], self.pjf_end_vis[p], pjf_ts[p], "pjf")
         for x in self.extra_markings:
             who, code = x["cit"], x["code"]
             first_reg = reg1[who] if code == GR1 else pjf_ts[who]
             # same-day duplicates are entered minutes after the first one
             later = first_reg + rng.integers(3, 90, size=len(who)).astype("timedelta64[m]")
-            reg = np.where(x["gap0"], later, self._reg_time(rng, x["start"]))
+            reg = np.where(x["gap0"], later, reg_time(rng, x["start"]))
             add(who, code, x["start"], NAT, NAT, reg, "duplicate")
         o = np.arange(self.n_defect["marking_outside_target_group"])
-        add(N + o, self.out_code, self.out_date, NAT, NAT, self._reg_time(rng, self.out_date), "outside")
+        add(N + o, self.out_code, self.out_date, NAT, NAT, reg_time(rng, self.out_date), "outside")
         mk_df = pd.DataFrame({k: np.concatenate([p_[k] for p_ in parts]) for k in parts[0]})
         mk_df = mk_df[mk_df["reg"].to_numpy().astype("datetime64[D]") <= H]
         # ids follow registration order, as a case system would hand them out
@@ -838,18 +597,18 @@ class _World:
         # company-directed offers realise the active spells exactly: start in the first month, end in the last
         off = seg[seg["kind"] >= 0]
         s = self._weekday_in_month(rng, off["s"].to_numpy())
-        first_last = _month_first(off["e"].to_numpy())
+        first_last = month_first(off["e"].to_numpy())
         lo = np.maximum(s, first_last)
-        hi = _month_last(off["e"].to_numpy())
-        e = lo + _days((rng.random(len(off)) * ((hi - lo) // DAY + 1)).astype(int))
+        hi = month_last(off["e"].to_numpy())
+        e = lo + n_days((rng.random(len(off)) * ((hi - lo) // DAY + 1)).astype(int))
         offers = [pd.DataFrame({"i": off["i"].to_numpy(), "type": off["kind"].to_numpy(), "start": s, "end": e})]
         # other offers (not company-directed) for anyone in the target group
         nd = rng.poisson(0.5, size=N)
         di = np.repeat(np.arange(N), nd)
-        ds = np.datetime64("2017-03-01") + _days(rng.integers(0, int((H - np.datetime64("2017-03-01")) // DAY), size=len(di)))
-        ds = _to_weekday(ds)
+        ds = np.datetime64("2017-03-01") + n_days(rng.integers(0, int((H - np.datetime64("2017-03-01")) // DAY), size=len(di)))
+        ds = to_weekday(ds)
         dt = rng.choice([NYTTE, VEJL, MENTOR], p=[0.4, 0.35, 0.25], size=len(di))
-        de = ds + _days(rng.integers(14, 180, size=len(di)))
+        de = ds + n_days(rng.integers(14, 180, size=len(di)))
         alive = ~(ds >= self.leave_date[di])
         offers.append(pd.DataFrame({"i": di[alive], "type": dt[alive], "start": ds[alive], "end": de[alive]}))
         # company-directed offers for citizens outside the indsatsgruppe (never counted; tests C2)
@@ -857,8 +616,8 @@ class _World:
             ((self.first_group > GR1) & ~self.switcher) | ((self.leaver == 0) & (np.isnat(self.G)) & ~self.deferred)
         )
         pick = non[rng.random(len(non)) < 0.25]
-        ps = _to_weekday(
-            np.datetime64("2017-09-01") + _days(rng.integers(0, int((H - np.datetime64("2017-09-01")) // DAY), size=len(pick)))
+        ps = to_weekday(
+            np.datetime64("2017-09-01") + n_days(rng.integers(0, int((H - np.datetime64("2017-09-01")) // DAY), size=len(pick)))
         )
         # a never-visited citizen in a complete municipality does not exist; for the others keep it simple
         offers.append(
@@ -867,7 +626,7 @@ class _World:
                     "i": pick,
                     "type": np.where(rng.random(len(pick)) < 0.7, VP, LT),
                     "start": ps,
-                    "end": ps + _days(rng.integers(20, 120, size=len(pick))),
+                    "end": ps + n_days(rng.integers(20, 120, size=len(pick))),
                 }
             )
         )
@@ -875,7 +634,7 @@ class _World:
         of = of[of["start"] <= H].copy()
         # some offers are ended early: earlier deliveries still show the planned end (same tilbud_id)
         early = rng.random(len(of)) < RATES["offer_ended_early"]
-        of["planned"] = np.where(early, of["end"].to_numpy() + _days(rng.integers(35, 101, size=len(of))), of["end"].to_numpy())
+        of["planned"] = np.where(early, of["end"].to_numpy() + n_days(rng.integers(35, 101, size=len(of))), of["end"].to_numpy())
         of["early"] = early
         # half of the changes arrive only with the next month's delivery ('or changed in it')
         of["late_change"] = early & (rng.random(len(of)) < 0.5)
@@ -884,7 +643,7 @@ class _World:
         self.offers = of
 
         # paid hours (eIndkomst)
-        cvr = _valid_cvr(rng, max(200, N // 3))
+        cvr = valid_cvr(rng, max(200, N // 3))
         rows = []
         hseg = seg[seg["kind"] < 0]
         nm = (hseg["e"] - hseg["s"] + 1).to_numpy()
@@ -897,13 +656,13 @@ class _World:
         self.jobfull = np.zeros((N + self.B, nH), bool)
         self.jobfull[hi[ft], hm[ft]] = True
         second = rng.random(len(hi)) < 0.08
-        rows.append(_hours_rows(rng, cvr, hi[second], hm[second], (8, 61), sub=0))
+        rows.append(hours_rows(rng, cvr, hi[second], hm[second], (8, 61), sub=0))
         self.jobparat = np.zeros((N, nH), bool)
         pt = ~ft & (rng.random(len(hi)) < 0.3)
         self.jobparat[hi[pt], hm[pt]] = True
         # løntilskud: subsidised hours in every month of the offer
         lt = of[(of["type"] == LT)]
-        m0, m1 = _midx(lt["start"].to_numpy()), np.minimum(_midx(lt["end"].to_numpy()), nH - 1)
+        m0, m1 = month_of(lt["start"].to_numpy()), np.minimum(month_of(lt["end"].to_numpy()), nH - 1)
         nm = m1 - m0 + 1
         li = np.repeat(lt["i"].to_numpy(), nm)
         lm = np.repeat(m0, nm) + (np.arange(nm.sum()) - np.repeat(np.cumsum(nm) - nm, nm))
@@ -924,11 +683,11 @@ class _World:
         )
         g2_from = np.where(self.switcher, NAT, g2_from)
         u = rng.random(N)
-        tr = _to_weekday(g2_from + _days(rng.integers(60, 240, size=N)))
+        tr = to_weekday(g2_from + n_days(rng.integers(60, 240, size=N)))
         self.g2_trans_code = np.where(u < 0.4, RESSOURCE, np.where(u < 0.55, FLEKS, Y_NONE))
         self.g2_trans_date = np.where((self.g2_trans_code != Y_NONE) & (tr <= H), tr, NAT)
         fl = np.flatnonzero((self.g2_trans_code == FLEKS) & ~np.isnat(self.g2_trans_date))
-        m0 = _midx(self.g2_trans_date[fl])
+        m0 = month_of(self.g2_trans_date[fl])
         nm = nH - m0
         fi = np.repeat(fl, nm)
         fm = np.repeat(m0, nm) + (np.arange(nm.sum()) - np.repeat(np.cumsum(nm) - nm, nm))
@@ -948,18 +707,18 @@ class _World:
         k = rng.random(len(nonm)) < 0.2
         oi = np.repeat(nonm[k], 3)
         om = np.repeat(rng.integers(PROJECT_MONTH, nH - 2, size=k.sum()), 3) + np.tile(np.arange(3), k.sum())
-        rows.append(_hours_rows(rng, cvr, oi, om, (10, 200), sub=0))
+        rows.append(hours_rows(rng, cvr, oi, om, (10, 200), sub=0))
         # background citizens with some hours
         bk = np.flatnonzero(rng.random(self.B) < 0.25)
         bi = np.repeat(self.N + bk, 4)
         bm = np.repeat(rng.integers(0, nH - 3, size=len(bk)), 4) + np.tile(np.arange(4), len(bk))
-        rows.append(_hours_rows(rng, cvr, bi, bm, (10, 320), sub=0))
+        rows.append(hours_rows(rng, cvr, bi, bm, (10, 320), sub=0))
         # a few rows with zero ordinary hours for indsatsgruppe members not active that month (not activity, A1)
         mem = np.flatnonzero(self.member)
         nz = max(2, round(0.004 * N))
         zi = mem[rng.integers(0, len(mem), size=nz * 3)]
         zm = rng.integers(PROJECT_MONTH + 1, nH, size=nz * 3)
-        okz = ~self.A[zi, zm] & (zm > _midx(self.G[zi]))
+        okz = ~self.A[zi, zm] & (zm > month_of(self.G[zi]))
         zi, zm = zi[okz][:nz], zm[okz][:nz]
         rows.append(pd.DataFrame({"i": zi, "m": zm, "cvr": cvr[rng.integers(0, len(cvr), size=len(zi))], "h2": 0, "sub": 0}))
         tm = pd.concat(rows, ignore_index=True)
@@ -969,20 +728,20 @@ class _World:
     # ----------------------------------------------------------------- ydelse
     def _ydelse_matrix(self) -> None:
         N = self.N
-        first = _month_first(self.m_lo)
-        last = _month_last(self.m_hi)
+        first = month_first(self.m_lo)
+        last = month_last(self.m_hi)
         days = np.arange(first - 3 * DAY, last + 4 * DAY, dtype="datetime64[D]")
         thu = days[((days - MONDAY) // DAY) % 7 == 3]
         thu = thu[(thu >= first) & (thu <= last)]
         self.week_thu = thu
-        self.week_m = _midx(thu)
+        self.week_m = month_of(thu)
         doy = (thu - thu.astype("datetime64[Y]").astype("datetime64[D]")) // DAY + 1
         years = thu.astype("datetime64[Y]").astype(int) + 1970
         self.week_label = np.char.add(np.char.add(years.astype(str), "-W"), np.char.zfill(((doy - 1) // 7 + 1).astype(str), 2))
         T = thu[None, :]
         # target-group citizens
         code = np.repeat(self.base_code[:, None].astype(np.int8), len(thu), axis=1)
-        thirty = self.birth + _days(10_957)
+        thirty = self.birth + n_days(10_957)
         code[(code == UH) & (T >= thirty[:, None])] = KH  # uddannelseshjælp ends at 30
         left = T >= self.leave_date[:, None]
         code = np.where(left, self.leave_code[:, None], code)
@@ -995,7 +754,7 @@ class _World:
         fade_m = self.nH - 1 + self.rng_after.geometric(RATES_AFTER_FSM1["fade_out_monthly"], size=N)
         if self.nT > self.nH:
             code[wm[None, :] >= fade_m[:, None]] = Y_NONE
-        renamed = (wm >= _month_index(RENAME_MONTH))[None, :]
+        renamed = (wm >= month_index(RENAME_MONTH))[None, :]
         code[(code == IY) & renamed] = OVERGANG  # integrationsydelse became overgangsydelse in 2020
         match = np.where(np.isin(code, (KH, UH, IY, OVERGANG, RESSOURCE)), 1, 0).astype(np.int8)
         match[self.jobparat[:, wm] & (match == 1)] = 2
@@ -1011,53 +770,33 @@ class _World:
         self.y_kom = np.concatenate([self.kom, self.bg_kom])
 
     # =================================================================== rendering
-    def write(self, out: Path, fmt: str) -> dict:
-        out.mkdir(parents=True, exist_ok=True)
-        self._clean(out)
-        months = np.arange(self.m_lo, self.m_hi + 1)
-        # each file is built only when written, so national scale stays within a modest memory budget
-        specs: dict[str, tuple[str, int, Callable[[np.random.Generator], list[np.ndarray]]]] = {}
+    def specs(self, months: np.ndarray) -> dict:
+        """rel -> (feed, rows, make(rng)) for FSM1's rows of the written months (files.py writes them)."""
+        specs: dict = {}
         for m in months:
             specs.update(self._markings_spec(m))
         specs.update(self._ydelse_spec(months))
         specs.update(self._tilbud_spec(months))
         specs.update(self._timer_spec(months))
-        if self.fsm2 is not None:  # FSM2 rows go after FSM1's in the shared files; uddannelse is its own
-            for rel, (feed, n2, make2) in self.fsm2.specs(months).items():
-                if rel in specs:
-                    _f, n1, make1 = specs[rel]
-                    specs[rel] = (feed, n1 + n2, _joined(make1, make2))
-                else:
-                    specs[rel] = (feed, n2, _alone(make2))
-        plan = self._plan_rejects({rel: (feed, n) for rel, (feed, n, _make) in specs.items()}) if fmt == "csv" else {}
-        rng_r = self.rng["render"]
-        files: dict[str, dict] = {}
-        for rel, (feed, _n, make) in sorted(specs.items()):
-            path = out / (rel if fmt == "csv" else rel[:-4] + ".parquet")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            items = plan.get(rel, [])
-            n, lines = self._write_file(path, feed, make(rng_r), items, fmt)
-            files[path.relative_to(out).as_posix()] = {
-                "feed": feed,
-                "rows": n,
-                "rejects": [{"line": line, "kind": kind} for line, kind in lines],
-            }
-        dq = self._evaluate_dq(months)
-        result = {
+        return specs
+
+    def manifest(self, months: np.ndarray, written: dict[str, dict]) -> dict:
+        """FSM1's part of the manifest, around the written files (after `specs`)."""
+        return {
             "participants": [int(k) for k in self.participants],
             "citizens": int(self.N),
             "background_citizens": int(self.B),
-            "files": files,
-            "dq_defects": dq,
+            "files": written,
+            "dq_defects": self._evaluate_dq(months),
             "offers_ended_early": self._offers_ended_early(),
             "zero_hour_rows": int((self.timer["h2"] == 0).sum()),
-            "rejects_total": sum(len(v["rejects"]) for v in files.values()),
+            "rejects_total": sum(len(v["rejects"]) for v in written.values()),
             "rates": {"defects": DEFECT_RATES, **RATES, "after_fsm1": RATES_AFTER_FSM1},
             "truth": self._truth(months),
             "notes": {
                 "rows": "data lines in the file (header excluded), the injected unreadable rows included",
                 "rejects": "line = physical line, header = line 1; kinds: "
-                + ", ".join(sorted({k for v in REJECT_KINDS.values() for k in v})),
+                + ", ".join(sorted({k for v in files.REJECT_KINDS.values() for k in v})),
                 "dq_defects": "count = distinct violation rows (marking rules: marking ids, or pairs for overlap/duplicate) over all "
                 "written snapshots; revalidering: (citizen, month) pairs. by_month = rows the rule gives on that month's snapshot "
                 "(revalidering: on that month's ydelse with that month's snapshot)",
@@ -1067,44 +806,15 @@ class _World:
                 "out of benefits, integrationsydelse is paid as overgangsydelse from 2020-01",
             },
         }
-        if self.fsm2 is not None:
-            result.update(self.fsm2.manifest(months))
-            result["notes"].update(self.fsm2.notes())
-        return result
-
-    @staticmethod
-    def _clean(out: Path) -> None:
-        """Remove earlier generated feed files, so a regenerated zone has no stale months."""
-        for sub, stem in (
-            ("markings", "markings_"),
-            ("registers/ydelse", "ydelse_"),
-            ("registers/tilbud", "tilbud_"),
-            ("registers/timer", "timer_"),
-            ("registers/uddannelse", "uddannelse_"),
-        ):
-            d = out / sub
-            if d.is_dir():
-                for p in d.iterdir():
-                    if p.name.startswith(stem) and p.suffix in (".csv", ".parquet", ".tmp"):
-                        p.unlink()
-        old = out / "manifest.json"
-        if old.exists():
-            old.unlink()
 
     def _cpr_text(self, rng, cit: np.ndarray) -> np.ndarray:
-        """CPR as written: mostly DDMMYYSSSS, some DDMMYY-SSSS (per row)."""
-        c = self.cpr[cit]
-        hy = rng.random(len(cit)) < RATES["hyphen_cpr"]
-        out = c.astype(object)
-        if hy.any():
-            out[hy] = [x[:6] + "-" + x[6:] for x in c[hy]]
-        return out
+        return cpr_text(rng, self.cpr[cit])
 
     def _markings_spec(self, m: int) -> dict:
         """The full snapshot extracted on the last day of month m: every marking registered by then,
         with the end dates known by then."""
         mk = self.mk
-        D = _month_last(m)
+        D = month_last(m)
         vis = np.flatnonzero(mk["reg"].to_numpy().astype("datetime64[D]") <= D)
 
         def make(rng) -> list[np.ndarray]:
@@ -1116,13 +826,13 @@ class _World:
                 self._cpr_text(rng, cit),
                 self.y_kom[cit].astype(str),
                 MARKING_CODES[x["code"].to_numpy()],
-                _dstr(x["start"].to_numpy()),
-                _dstr(shown),
+                date_text(x["start"].to_numpy()),
+                date_text(shown),
                 np.datetime_as_string(x["reg"].to_numpy().astype("datetime64[s]"), unit="s"),
                 np.full(len(x), "", dtype=object),
             ]
 
-        return {f"markings/markings_{D!s}.csv": ("markings", len(vis), make)}
+        return {files.rel_path("markings", str(D)): ("markings", len(vis), make)}
 
     def _ydelse_spec(self, months: np.ndarray) -> dict:
         ci, wi = np.nonzero(self.y_code)
@@ -1145,15 +855,15 @@ class _World:
 
             return cols
 
-        return self._split_by_month("ydelse", "registers/ydelse/ydelse_", months, mon, make)
+        return files.split_by_month("ydelse", months, mon, make)
 
     def _tilbud_spec(self, months: np.ndarray) -> dict:
         """Offers in force on a day of the month; an early end shows from the month it is delivered
         in (its own month, or the next one: 'changed in it')."""
         of = self.offers
         nH = self.nT  # offers running past 2019-12 stay in the later deliveries
-        s_m = _midx(of["start"].to_numpy())
-        e_m = np.minimum(_midx(of["end"].to_numpy()), nH - 1)
+        s_m = month_of(of["start"].to_numpy())
+        e_m = np.minimum(month_of(of["end"].to_numpy()), nH - 1)
         late = of["late_change"].to_numpy().astype(int)
         last_m = np.minimum(e_m + late, nH - 1)
         change_m = np.where(of["early"].to_numpy(), e_m + late, -1)
@@ -1178,13 +888,13 @@ class _World:
                     self._cpr_text(rng, cit),
                     self.y_kom[cit].astype(str),
                     TILBUD_TYPES[type_of[o]],
-                    _dstr(start_of[o]),
-                    _dstr(shown_end[a:b]),
+                    date_text(start_of[o]),
+                    date_text(shown_end[a:b]),
                 ]
 
             return cols
 
-        return self._split_by_month("tilbud", "registers/tilbud/tilbud_", months, om, make)
+        return files.split_by_month("tilbud", months, om, make)
 
     def _timer_spec(self, months: np.ndarray) -> dict:
         tm = self.timer
@@ -1200,7 +910,7 @@ class _World:
                 whole = (h // 2).astype(str)
                 return [
                     self._cpr_text(rng, ci[a:b]),
-                    _month_label(m[a:b]),
+                    month_label(m[a:b]),
                     cvr[a:b],
                     np.where(h % 2 == 1, np.char.add(whole, ",5"), whole),  # decimal comma
                     sub[a:b].astype(str),
@@ -1208,115 +918,7 @@ class _World:
 
             return cols
 
-        return self._split_by_month("timer", "registers/timer/timer_", months, m, make)
-
-    @staticmethod
-    def _split_by_month(feed: str, prefix: str, months: np.ndarray, mon: np.ndarray, make) -> dict:
-        cuts = np.searchsorted(mon, months, side="left")
-        ends = np.searchsorted(mon, months, side="right")
-        return {
-            f"{prefix}{_month_label(m)}.csv": (feed, int(b - a), make(int(a), int(b)))
-            for m, a, b in zip(months, cuts, ends, strict=True)
-        }
-
-    # ----------------------------------------------------------------- unreadable rows
-    def _plan_rejects(self, files: dict[str, tuple[str, int]]) -> dict[str, list[tuple[int, int, str, int, int]]]:
-        """Pick, per feed and kind, a file, an insert position and a template row.
-        Returns rel -> [(position in the original rows, template row, kind, seq, variant)], by position."""
-        rng = self.rng["reject"]
-        by_feed: dict[str, list[str]] = {}
-        for rel, (feed, n) in sorted(files.items()):
-            if n:
-                by_feed.setdefault(feed, []).append(rel)
-        plan: dict[str, list[tuple[int, int, str, int, int]]] = {}
-        seq = 0
-        for feed, kinds in {**REJECT_KINDS, **REJECT_KINDS_FSM2}.items():
-            rels = by_feed.get(feed, [])
-            for kind in kinds if rels else ():
-                for variant in range(self.scale.rejects_per_kind):
-                    rel = rels[rng.integers(0, len(rels))]
-                    n = files[rel][1]
-                    seq += 1
-                    plan.setdefault(rel, []).append((int(rng.integers(0, n + 1)), int(rng.integers(0, n)), kind, seq, variant))
-        for items in plan.values():
-            items.sort(key=lambda t: (t[0], t[3]))
-        return plan
-
-    @staticmethod
-    def _bad_line(feed: str, kind: str, f: list[str], seq: int, variant: int) -> str:
-        ci = 1 if feed in ("markings", "tilbud") else 0
-        if feed == "uddannelse":
-            year = f[1][:4]
-            if kind == "bad_cpr":
-                c = f[0].replace("-", "")
-                f[0] = c[:4] + "AB" + c[6:] if variant % 2 == 0 else "3002" + c[4:]
-            elif kind == "bad_date":
-                f[1] = f"{year}-13"
-            elif kind == "bad_flag":
-                f[2] = "2" if variant % 2 == 0 else "ja"
-            elif kind == "column_count":
-                return ";".join(f[:-1]) if variant % 2 == 0 else ";".join([*f, "EKSTRA"])
-            return ";".join(f)
-        if feed == "markings":
-            f[0] = f"FSM9{seq:06d}"  # a fresh id: the row is not a real marking
-        if feed == "tilbud":
-            f[0] = f"T9{seq:07d}"
-        year = f[{"markings": 4, "ydelse": 1, "tilbud": 4, "timer": 1}[feed]][:4]  # keep the row's own year
-        if kind == "bad_cpr":
-            c = f[ci].replace("-", "")
-            f[ci] = c[:4] + "AB" + c[6:] if variant % 2 == 0 else "3002" + c[4:]  # letters / 30 February
-        elif kind == "unknown_kommune":
-            f[2] = "999" if variant % 2 == 0 else "100"
-        elif kind == "unknown_code":
-            f[3] = {"markings": "FSM_GR4", "ydelse": "ARBEJDSLOESHEDSDAGPENGE", "tilbud": "JOBROTATION"}[feed]
-        elif kind == "bad_date":
-            if feed == "markings":
-                if variant % 2 == 0:
-                    f[4] = f"{year}-02-30"
-                else:
-                    f[6] = f"{year}-13-05T10:15:00"
-            elif feed == "tilbud":
-                if variant % 2 == 0:
-                    f[4] = f"{year}-02-30"
-                else:
-                    f[5] = f"{year}-04-31"
-            elif feed == "ydelse":
-                f[1] = f"{year}-W54"
-            else:
-                f[1] = f"{year}-13"
-        elif kind == "negative_hours":
-            f[3] = "-7,5"
-        elif kind == "column_count":
-            return ";".join(f[:-1]) if variant % 2 == 0 else ";".join([*f, "EKSTRA"])
-        return ";".join(f)
-
-    def _write_file(self, path: Path, feed: str, cols: list[np.ndarray], plan: list, fmt: str) -> tuple[int, list]:
-        """Write one file; returns (data rows, [(physical line, kind)] of the unreadable rows)."""
-        header = FEED_COLUMNS[feed]
-        n = len(cols[0])
-        if fmt == "parquet":  # typed text columns; no unreadable rows (they have no line numbers)
-            df = pd.DataFrame(
-                {h: pd.array(np.asarray(c, dtype=object), dtype="string") for h, c in zip(header, cols, strict=True)}
-            )
-            df.replace("", pd.NA).to_parquet(path, index=False)
-            return n, []
-        lines = _cat(*[x for c in cols for x in (c, ";")][:-1]) if n else np.array([], dtype=object)
-        rejects = []
-        if plan:
-            bad = [
-                self._bad_line(feed, kind, [str(c[row]) for c in cols], seq, variant) for _pos, row, kind, seq, variant in plan
-            ]
-            lines = np.insert(lines, [pos for pos, *_ in plan], bad)
-            # np.insert puts the k-th value (by position) at pos + k; the header is line 1
-            rejects = [(pos + k + 2, kind) for k, (pos, _row, kind, _s, _v) in enumerate(plan)]
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        with tmp.open("w", encoding="utf-8", newline="\n") as fh:
-            fh.write(";".join(header) + "\n")
-            if len(lines):
-                fh.write("\n".join(lines.tolist()))
-                fh.write("\n")
-        os.replace(tmp, path)
-        return len(lines), rejects
+        return files.split_by_month("timer", months, m, make)
 
     def _offers_ended_early(self) -> int:
         r = self.tilbud_rows
@@ -1350,8 +952,8 @@ class _World:
         seen: dict[str, set] = {r: set() for r in DQ_RULES}
         by_month: dict[str, dict[str, int]] = {r: {} for r in DQ_RULES}
         for m in months:
-            D = _month_last(m)
-            lab = str(_month_label(m))
+            D = month_last(m)
+            lab = str(month_label(m))
             v = reg_d <= D
             shown = np.where(end_vis <= D, end, NAT)
             endx = np.where(np.isnat(shown), far, shown)
@@ -1379,7 +981,7 @@ class _World:
         out = {}
         for rule in DQ_RULES:
             if rule == "revalidering_without_group2":
-                bm = {str(_month_label(m)): int(rv.get(int(m), 0)) for m in months}
+                bm = {str(month_label(m)): int(rv.get(int(m), 0)) for m in months}
                 count = sum(bm.values())
             else:
                 bm = by_month[rule]
@@ -1403,7 +1005,7 @@ class _World:
         code, cit = mk["code"].to_numpy(), mk["cit"].to_numpy()
         res: dict[int, int] = {}
         for m in months:
-            D = _month_last(m)
+            D = month_last(m)
             shown = np.where(end_vis <= D, end, NAT)
             g2 = (code == GR2) & (reg_d <= D) & (eff <= D) & (np.isnat(shown) | (shown > D))
             has_g2 = np.zeros(self.N + self.B, bool)
@@ -1431,7 +1033,7 @@ class _World:
         brutto = np.bincount(kidx, minlength=K)
         # coverage (V1–V3): visited = first group registered by then (D1); deferred = open UDSKUDT
         for m in months:
-            D = _month_last(m)
+            D = month_last(m)
             tg = self._in_target(D)
             visited = self.G <= D
             deferred = self.deferred & (self.t1 <= D) & ~visited
@@ -1441,7 +1043,7 @@ class _World:
             cov_month[hit] = m
         # activity (C2, C3, A1): share of the indsatsgruppe active in month m, per municipality
         share_ok = np.zeros((K, self.nT), bool)
-        mem_m = np.where(self.member, _midx(self.G), 10_000)
+        mem_m = np.where(self.member, month_of(self.G), 10_000)
         for m in months:
             cohort = mem_m <= m
             nc = np.bincount(kidx[cohort], minlength=K)
@@ -1462,7 +1064,7 @@ class _World:
             max_share = np.maximum(max_share, s)
 
         def lab(x):
-            return None if x < 0 else str(_month_label(x))
+            return None if x < 0 else str(month_label(x))
 
         per_k = {
             str(int(k)): {

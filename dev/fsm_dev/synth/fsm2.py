@@ -1,8 +1,8 @@
 """'Flere skal med 2' (FSM2) in the synthetic landing zone: citizens, markings, hours, education.
 
 Everything here is invented except the rules (DOMAIN F1–F9) and the 30 participants (F9, 'Esbjerg
-og Fanø' as two codes, 561 and 563). Built on top of the FSM1 world (generator.py), whose files it
-shares: one markings snapshot per month holds FSM1 and FSM2 codes; FSM2's citizens are added to
+og Fanø' as two codes, 561 and 563, from fsm.contract). Built on top of the FSM1 world (fsm1.py),
+whose files it shares and whose registers and CPRs it is handed (`Fsm1Registers`, by argument): one markings snapshot per month holds FSM1 and FSM2 codes; FSM2's citizens are added to
 the ydelse and timer deliveries; `registers/uddannelse/` is FSM2's own (optional) feed. The FSM2
 model always runs over 2019-01..2021-12, so a month's content does not depend on `start`/`end`.
 Deterministic by seed (streams of its own: FSM1's draws are untouched), vectorised over citizens
@@ -51,67 +51,64 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fsm_dev.synth.fsm1 import (
+from fsm.contract import FSM2_MARKING_CODES, FSM2_MARKING_RULES, FSM2_PARTICIPANTS
+from fsm_dev.synth import files
+from fsm_dev.synth.common import (
+    AP,
     DAY,
     FLEKS,
     FOERTID,
     HERKOMST,
     IY,
+    JP,
     KH,
     MATCH_CODES,
     MONDAY,
     NAT,
     OVERGANG,
-    RATES,
     RENAME_MONTH,
     RESSOURCE,
     SYGE,
     UH,
+    UP,
     Y_NONE,
     YDELSE_CODES,
-    _days,
-    _dstr,
-    _hours_rows,
-    _kommune_codes,
-    _midx,
-    _month_first,
-    _month_index,
-    _month_label,
-    _month_last,
-    _to_weekday,
-    _valid_cvr,
+    Fsm1Registers,
+    cpr_text,
+    date_text,
+    hours_rows,
+    kommune_codes,
+    month_first,
+    month_index,
+    month_label,
+    month_last,
+    month_of,
+    n_days,
+    reg_time,
+    to_weekday,
+    unique_cprs,
+    valid_cvr,
 )
 
 # --------------------------------------------------------------------------- facts (F9)
-# 30 participants; 'Esbjerg og Fanø' applied together: both codes (561, 563) are listed.
-FSM2_PARTICIPANTS = (
-    101, 147, 151, 153, 157, 159, 167, 169, 185, 253, 265, 316, 360, 480, 550, 561,
-    563, 607, 615, 630, 657, 661, 671, 710, 730, 751, 760, 766, 791, 840, 849,
-)  # fmt: skip
 FSM2_FIRST_MONTH = "2019-01"
 FSM2_LAST_MONTH = "2021-12"
-M_FIRST = _month_index(FSM2_FIRST_MONTH)
-M_LAST = _month_index(FSM2_LAST_MONTH)
-M_RENAME = _month_index(RENAME_MONTH)
+M_FIRST = month_index(FSM2_FIRST_MONTH)
+M_LAST = month_index(FSM2_LAST_MONTH)
+M_RENAME = month_index(RENAME_MONTH)
 NM = M_LAST - M_FIRST + 1
-H2 = _month_last(M_LAST)
-FIRST_DAY = _month_first(M_FIRST)
+H2 = month_last(M_LAST)
+FIRST_DAY = month_first(M_FIRST)
 MIN_AGE = 30  # F1/F7: 'over 30' = aged 30 or more on the last day of the month
 
 # --------------------------------------------------------------------------- codes
-GR2, STEPUP, FRIT = range(3)
-MARKING_CODES_FSM2 = np.array(["FSM2_GR2", "FSM2_STEPUP", "FRITAGELSE"])
+MARKING_CODES_FSM2 = np.array(FSM2_MARKING_CODES)
+GR2, STEPUP, FRIT = (FSM2_MARKING_CODES.index(c) for c in ("FSM2_GR2", "FSM2_STEPUP", "FRITAGELSE"))
 AARSAGER = np.array(["SYGDOM", "BARSEL", "JOB_INDEN_6_UGER", "ANDET", ""])
 SYGDOM, BARSEL, JOB6, ANDET, NO_REASON = range(5)
-AP, JP, UP = 1, 2, 3  # indexes into generator.MATCH_CODES
-DQ_RULES_FSM2 = (
-    "backdated_marking",
-    "duplicate_marking",
-    "invalid_period",
-    "future_marking",
-    "fsm2_gr2_outside_target_group",
-    "fritagelse_without_reason",
-)
+# the marking rules that FSM2's codes are checked by (and get injected defects for): four of
+# FSM1's, which apply to every code, and FSM2's own
+DQ_RULES_FSM2 = ("backdated_marking", "duplicate_marking", "invalid_period", "future_marking", *FSM2_MARKING_RULES)
 HERKOMST_KEYS = ("ALL", *HERKOMST.tolist())
 MEASURES = ("target_n", "group2_n", "exempt_n", "indsatsgruppe_n", "active_n")
 THRESHOLDS_PCT = (15, 20)
@@ -213,7 +210,7 @@ def month_target(code, match, intro, kom, m: int, by, bmd, part_lut) -> tuple[np
     anyq = q.any(axis=1)
     last = q.shape[1] - 1 - np.argmax(q[:, ::-1], axis=1)
     k = kom if kom.ndim == 1 else kom[np.arange(len(kom)), last]
-    return anyq & part_lut[k] & _aged(by, bmd, _month_last(m)), k
+    return anyq & part_lut[k] & _aged(by, bmd, month_last(m)), k
 
 
 def _next_off(tg: np.ndarray) -> np.ndarray:
@@ -233,26 +230,6 @@ def _pick(rng, mask: np.ndarray, bias: float = 1.0) -> np.ndarray:
     return np.argmax(np.cumsum(mask, axis=1) > k[:, None], axis=1)
 
 
-def _unique_cprs(rng, births: np.ndarray, taken: np.ndarray) -> np.ndarray:
-    """Valid CPRs (date and 1900s century digit), unique and not in `taken`."""
-    n = len(births)
-    ddmmyy = np.array([s[8:10] + s[5:7] + s[2:4] for s in np.datetime_as_string(births, unit="D")])
-    century_digit = np.array(list("0123012349"))  # 1900s for years 37–99
-    cpr = np.empty(n, dtype=object)
-    todo = np.arange(n)
-    while len(todo):
-        c7 = century_digit[rng.integers(0, 10, size=len(todo))]
-        rest = np.char.zfill(rng.integers(0, 1000, size=len(todo)).astype(str), 3)
-        cpr[todo] = np.char.add(np.char.add(ddmmyy[todo], c7), rest)
-        s = cpr.astype(str)
-        _, first = np.unique(s, return_index=True)
-        dup = np.ones(n, bool)
-        dup[first] = False
-        dup |= np.isin(s, taken)
-        todo = np.flatnonzero(dup)
-    return cpr.astype(str)
-
-
 def _expand(rows: np.ndarray, first: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(row, first + k) for k < length, per item."""
     length = np.maximum(length, 0)
@@ -263,11 +240,12 @@ def _expand(rows: np.ndarray, first: np.ndarray, length: np.ndarray) -> tuple[np
 
 # =========================================================================== the FSM2 world
 class Fsm2World:
-    """FSM2 citizens on top of an FSM1 world `w1`; `specs` renders the rows it adds to each file."""
+    """FSM2 citizens on top of FSM1's world, of which it knows only `fsm1` (its CPRs and registers);
+    `specs` renders the rows it adds to each file."""
 
-    def __init__(self, w1, seed: int):
-        self.w1 = w1
-        self.scale = FSM2_SCALES[w1.scale_name]
+    def __init__(self, fsm1: Fsm1Registers, seed: int, scale_name: str):
+        self.fsm1 = fsm1
+        self.scale = FSM2_SCALES[scale_name]
         ss = np.random.SeedSequence(seed, spawn_key=(2000,))
         names = ("pop", "spell", "mark", "defect", "activity", "render")
         self.rng = dict(zip(names, (np.random.default_rng(s) for s in ss.spawn(len(names))), strict=True))
@@ -276,7 +254,7 @@ class Fsm2World:
         self.thu = days[dow == 3]  # weeks whose Thursday is in 2019-01..2021-12
         self.W = len(self.thu)
         self.wmon = self.thu - 3 * DAY
-        self.wm = _midx(self.thu)
+        self.wm = month_of(self.thu)
         months = np.arange(M_FIRST, M_LAST + 1)
         self.wk_lo = np.searchsorted(self.wm, months, side="left")
         self.wk_hi = np.searchsorted(self.wm, months, side="right")
@@ -285,7 +263,7 @@ class Fsm2World:
         self.week_label = np.char.add(np.char.add(years.astype(str), "-W"), np.char.zfill(((doy - 1) // 7 + 1).astype(str), 2))
         wd = days[dow < 5]
         self.weekdays = wd
-        cnt = np.bincount(_midx(wd) - M_FIRST, minlength=NM)
+        cnt = np.bincount(month_of(wd) - M_FIRST, minlength=NM)
         self.wd_count, self.wd_off = cnt, np.concatenate([[0], np.cumsum(cnt)[:-1]])
         self.parts = np.array(FSM2_PARTICIPANTS)
         self.part_lut = np.zeros(1000, bool)
@@ -339,13 +317,13 @@ class Fsm2World:
         N = int(n_k.sum())
         kidx = np.repeat(np.arange(K), n_k)
         young = rng.random(N) < R["young"]
-        old_birth = np.datetime64("1957-01-01") + _days(rng.integers(0, 11_688, size=N))  # ..1988-12-31
-        young_birth = np.datetime64("1989-01-01") + _days(rng.integers(0, 2_737, size=N))  # ..1996-06-30
+        old_birth = np.datetime64("1957-01-01") + n_days(rng.integers(0, 11_688, size=N))  # ..1988-12-31
+        young_birth = np.datetime64("1989-01-01") + n_days(rng.integers(0, 2_737, size=N))  # ..1996-06-30
         birth = np.where(young, young_birth, old_birth)
         u = rng.random(N)
         p = R["herkomst"]
         herk = np.where(u < p[0], 0, np.where(u < p[0] + p[1], 1, 2))
-        cpr = _unique_cprs(rng, birth, self.w1.cpr)
+        cpr = unique_cprs(rng, birth, self.fsm1.cpr)
         # citizens in CPR order, so each month's rows come out sorted without a sort
         order = np.argsort(cpr, kind="stable")
         self.N = N
@@ -406,7 +384,7 @@ class Fsm2World:
         self.move_w = np.where(mover, rng.integers(4, W - 4, size=N), W + 1)
         K = len(self.parts)
         other = self.parts[(self.kidx + rng.integers(1, K, size=N)) % K]
-        outside = np.array([k for k in _kommune_codes() if k not in set(FSM2_PARTICIPANTS)])
+        outside = np.array([k for k in kommune_codes() if k not in set(FSM2_PARTICIPANTS)])
         away = outside[rng.integers(0, len(outside), size=N)]
         self.kom2 = np.where(rng.random(N) < R["move_to_participant"], other, away)
         self.mover = mover
@@ -460,7 +438,7 @@ class Fsm2World:
                     "start": np.asarray(start, "datetime64[D]"),
                     "end": np.broadcast_to(np.asarray(end, "datetime64[D]"), (m,)).copy(),
                     "end_vis": np.broadcast_to(np.asarray(end_vis, "datetime64[D]"), (m,)).copy(),
-                    "reg": self.w1._reg_time(rng, np.asarray(reg_day, "datetime64[D]")),
+                    "reg": reg_time(rng, np.asarray(reg_day, "datetime64[D]")),
                     "why": np.broadcast_to(np.asarray(aarsag, np.int8), (m,)).copy(),
                     "tag": np.full(m, tag, dtype=object),
                 }
@@ -476,14 +454,14 @@ class Fsm2World:
         why, fe, fv = self._exemption(rng, fs)
         add(f, FRIT, fs, fe, fv, fs, why, "frit")
         sec = rng.random(len(f)) < R["fritagelse_second"]
-        f2s = _to_weekday(fe + _days(rng.integers(30, 200, size=len(f))))
+        f2s = to_weekday(fe + n_days(rng.integers(30, 200, size=len(f))))
         sec &= f2s <= H2 - 10 * DAY
         why2, fe2, fv2 = self._exemption(rng, f2s)
         add(f[sec], FRIT, f2s[sec], fe2[sec], fv2[sec], f2s[sec], why2[sec], "frit2")
         # step-up (informational)
         st = np.flatnonzero(has & (rng.random(N) < R["stepup"]))
         ss_ = self._weekday(rng, _pick(rng, tg[st]))
-        se = np.where(rng.random(len(st)) < 0.5, _to_weekday(ss_ + _days(rng.integers(60, 241, size=len(st)))), NAT)
+        se = np.where(rng.random(len(st)) < 0.5, to_weekday(ss_ + n_days(rng.integers(60, 241, size=len(st)))), NAT)
         add(st, STEPUP, ss_, se, se, ss_, NO_REASON, "stepup")
         self.mk_parts = parts
 
@@ -493,7 +471,7 @@ class Fsm2World:
         why = rng.choice(4, p=FSM2_RATES["fritagelse_reasons"], size=n).astype(np.int8)
         lo = np.array([30, 90, 14, 30])[why]
         hi = np.array([181, 181, 43, 121])[why]
-        end = _to_weekday(start + _days(rng.integers(lo, hi)))
+        end = to_weekday(start + n_days(rng.integers(lo, hi)))
         planned = (why == BARSEL) | (why == JOB6)  # known on registration
         return why, end, np.where(planned, start, end)
 
@@ -575,7 +553,7 @@ class Fsm2World:
 
         # backdated_marking (M3): claimed start 2–13 weeks before the day it was registered
         r = take_rows(first_kind & (start >= np.datetime64("2019-03-01")), reg_day, n["backdated_marking"])
-        new_start = np.maximum(FIRST_DAY, start[r] - _days(rng.integers(14, 91, size=len(r))))
+        new_start = np.maximum(FIRST_DAY, start[r] - n_days(rng.integers(14, 91, size=len(r))))
         mk.loc[r, "start"] = new_start
         injected["backdated_marking"] = r.tolist()
 
@@ -588,11 +566,11 @@ class Fsm2World:
         )
         gap = np.minimum(rng.integers(1, 31, size=len(r)), np.maximum(span - 1, 0))
         gap[: max(1, len(r) // 4)] = 0
-        d["start"] = np.where(gap == 0, d["start"].to_numpy(), _to_weekday(d["start"].to_numpy() + _days(gap)))
+        d["start"] = np.where(gap == 0, d["start"].to_numpy(), to_weekday(d["start"].to_numpy() + n_days(gap)))
         d["start"] = np.where(d["start"].to_numpy() >= d["end"].to_numpy(), mk.loc[r, "start"].to_numpy(), d["start"].to_numpy())
         same_day = d["start"].to_numpy() == mk.loc[r, "start"].to_numpy()
         later = mk.loc[r, "reg"].to_numpy() + rng.integers(3, 90, size=len(r)).astype("timedelta64[m]")
-        d["reg"] = np.where(same_day, later, self.w1._reg_time(rng, d["start"].to_numpy()))
+        d["reg"] = np.where(same_day, later, reg_time(rng, d["start"].to_numpy()))
         d["tag"] = "duplicate"
         extra.append(d)
 
@@ -608,7 +586,7 @@ class Fsm2World:
 
         def first_month(mask2d: np.ndarray) -> np.ndarray:
             anyc = mask2d.any(axis=1)
-            return np.where(anyc, _month_first(M_FIRST + np.argmax(mask2d, axis=1)), np.datetime64("2100-01-01"))
+            return np.where(anyc, month_first(M_FIRST + np.argmax(mask2d, axis=1)), np.datetime64("2100-01-01"))
 
         # invalid_period (M6): end before start, typed so at once or corrected wrongly later
         ok = tg & (mo_ok <= NM - 7)
@@ -617,7 +595,7 @@ class Fsm2World:
         fr = rng.random(len(c)) < 0.3
         vis_later = rng.random(len(c)) < 0.5
         vis_later[:1] = False
-        en = st - _days(rng.integers(5, 61, size=len(c)))
+        en = st - n_days(rng.integers(5, 61, size=len(c)))
         extra.append(
             self._rows(
                 rng,
@@ -625,7 +603,7 @@ class Fsm2World:
                 np.where(fr, FRIT, STEPUP),
                 st,
                 en,
-                np.where(vis_later, _to_weekday(st + _days(rng.integers(30, 150, size=len(c)))), st),
+                np.where(vis_later, to_weekday(st + n_days(rng.integers(30, 150, size=len(c)))), st),
                 st,
                 np.where(fr, SYGDOM, NO_REASON),
                 "invalid",
@@ -637,9 +615,9 @@ class Fsm2World:
         c = take_citizens(ok.any(axis=1) & ~has_mark, first_month(ok), n["future_marking"])
         rm = month_in(ok, c)
         rd = self._weekday(rng, rm)
-        st = _to_weekday(_month_first(M_FIRST + rm + 1) + _days(rng.integers(3, 41, size=len(c))))
+        st = to_weekday(month_first(M_FIRST + rm + 1) + n_days(rng.integers(3, 41, size=len(c))))
         fr = rng.random(len(c)) < 0.6
-        en = np.where(fr, _to_weekday(st + _days(rng.integers(90, 181, size=len(c)))), NAT)
+        en = np.where(fr, to_weekday(st + n_days(rng.integers(90, 181, size=len(c)))), NAT)
         extra.append(
             self._rows(
                 rng, c, np.where(fr, FRIT, STEPUP), st, en, np.where(fr, rd, NAT), rd, np.where(fr, BARSEL, NO_REASON), "future"
@@ -654,7 +632,7 @@ class Fsm2World:
         r = take_rows((tag == "gr2") & mk["single"].to_numpy() & ~np.isnat(end), end, k_a)
         late = rng.random(len(r)) < 0.5
         late[:1] = False
-        new_end = np.where(late, end[r] + _days(rng.integers(35, 121, size=len(r))), NAT)
+        new_end = np.where(late, end[r] + n_days(rng.integers(35, 121, size=len(r))), NAT)
         mk.loc[r, "end"] = new_end
         mk.loc[r, "end_vis"] = new_end
         injected["fsm2_gr2_outside_target_group"] = r.tolist()
@@ -692,7 +670,7 @@ class Fsm2World:
                 "start": np.asarray(start, "datetime64[D]"),
                 "end": np.asarray(end, "datetime64[D]"),
                 "end_vis": np.asarray(end_vis, "datetime64[D]"),
-                "reg": self.w1._reg_time(rng, np.asarray(reg_day, "datetime64[D]")),
+                "reg": reg_time(rng, np.asarray(reg_day, "datetime64[D]")),
                 "why": np.asarray(why, np.int8),
                 "tag": np.full(len(cit), tag, dtype=object),
             }
@@ -738,12 +716,12 @@ class Fsm2World:
         ri, rs = np.nonzero(d == 1)
         _, re_ = np.nonzero(d == -1)
         edu = rng.random(len(ri)) < np.where(self.young[ri], R["education_share_young"], R["education_share"])
-        cvr = _valid_cvr(rng, max(200, N // 3))
+        cvr = valid_cvr(rng, max(200, N // 3))
         run_cvr = cvr[rng.integers(0, len(cvr), size=len(ri))]
         hi_, hm = _expand(np.flatnonzero(~edu), rs[~edu], (re_ - rs)[~edu])
         rows = [pd.DataFrame({"i": ri[hi_], "m": hm, "cvr": run_cvr[hi_], "h2": rng.integers(8, 241, size=len(hi_)), "sub": 0})]
         second = rng.random(len(hi_)) < 0.08
-        rows.append(_hours_rows(rng, cvr, ri[hi_][second], hm[second], (8, 61), sub=0))
+        rows.append(hours_rows(rng, cvr, ri[hi_][second], hm[second], (8, 61), sub=0))
         ei, em = _expand(np.flatnonzero(edu), rs[edu], (re_ - rs)[edu])
         udd = [pd.DataFrame({"i": ri[ei], "m": em, "su": 1})]
         # løntilskud (subsidised, never counts)
@@ -762,7 +740,7 @@ class Fsm2World:
         fl = np.array([c for c, k in self.trans_kind.items() if k == FLEKS], dtype=np.int64)
         ft = np.array([self.trans_month[c] for c in fl.tolist()], dtype=np.int64)
         fi, fm = _expand(fl, ft, NM - ft)
-        rows.append(_hours_rows(rng, cvr, fi, fm, (60, 201), sub=1))
+        rows.append(hours_rows(rng, cvr, fi, fm, (60, 201), sub=1))
         # a job after leaving benefits: full-time hours in the first months off them
         J = self.bnd.shape[1]
         seg_is_on = (np.arange(J) % 2 == 0)[None, :] == self.seg_on0[:, None]
@@ -774,7 +752,7 @@ class Fsm2World:
         ji, jm = _expand(xi, xm, rng.integers(1, 4, size=len(xi)))
         keep = jm < NM
         ji, jm = ji[keep], jm[keep]
-        rows.append(_hours_rows(rng, cvr, ji, jm, (260, 331), sub=0))
+        rows.append(hours_rows(rng, cvr, ji, jm, (260, 331), sub=0))
         # zero-hour rows (not activity)
         nz = max(2, round(R["zero_hour_rows"] * N * NM))
         zi = rng.integers(0, N, size=4 * nz)
@@ -802,13 +780,7 @@ class Fsm2World:
 
     # =================================================================== rendering
     def _cpr_text(self, cit: np.ndarray) -> np.ndarray:
-        rng = self.rng["render"]
-        c = self.cpr[cit]
-        hy = rng.random(len(cit)) < RATES["hyphen_cpr"]
-        out = c.astype(object)
-        if hy.any():
-            out[hy] = [x[:6] + "-" + x[6:] for x in c[hy]]
-        return out
+        return cpr_text(self.rng["render"], self.cpr[cit])
 
     def specs(self, months: np.ndarray) -> dict:
         """rel -> (feed, rows, make()) for FSM2's rows of the written months."""
@@ -817,24 +789,24 @@ class Fsm2World:
         reg_d = mk["reg"].to_numpy().astype("datetime64[D]")
         for m in months:
             m = int(m)
-            lab = str(_month_label(m))
-            D = _month_last(m)
+            lab = str(month_label(m))
+            D = month_last(m)
             vis = np.flatnonzero(reg_d <= D)
             if len(vis):
-                out[f"markings/markings_{D!s}.csv"] = ("markings", len(vis), self._markings_make(vis, D))
+                out[files.rel_path("markings", str(D))] = ("markings", len(vis), self._markings_make(vis, D))
             if not M_FIRST <= m <= M_LAST:
                 continue
             a, b = self.wk_lo[m - M_FIRST], self.wk_hi[m - M_FIRST]
-            out[f"registers/ydelse/ydelse_{lab}.csv"] = (
+            out[files.rel_path("ydelse", lab)] = (
                 "ydelse",
                 int(np.count_nonzero(self.code[:, a:b])),
                 self._ydelse_make(a, b),
             )
             tm = self.timer
             sel = np.flatnonzero(tm["m"].to_numpy() == m)
-            out[f"registers/timer/timer_{lab}.csv"] = ("timer", len(sel), self._timer_make(sel))
+            out[files.rel_path("timer", lab)] = ("timer", len(sel), self._timer_make(sel))
             sel = np.flatnonzero(self.udd["m"].to_numpy() == m)
-            out[f"registers/uddannelse/uddannelse_{lab}.csv"] = ("uddannelse", len(sel), self._udd_make(sel))
+            out[files.rel_path("uddannelse", lab)] = ("uddannelse", len(sel), self._udd_make(sel))
         return out
 
     def _markings_make(self, vis: np.ndarray, D: np.datetime64):
@@ -847,8 +819,8 @@ class Fsm2World:
                 self._cpr_text(x["cit"].to_numpy()),
                 x["kom"].to_numpy().astype(str),
                 MARKING_CODES_FSM2[code],
-                _dstr(x["start"].to_numpy()),
-                _dstr(shown),
+                date_text(x["start"].to_numpy()),
+                date_text(shown),
                 np.datetime_as_string(x["reg"].to_numpy().astype("datetime64[s]"), unit="s"),
                 np.where(code == FRIT, AARSAGER[x["why"].to_numpy()], ""),
             ]
@@ -880,7 +852,7 @@ class Fsm2World:
             whole = (h // 2).astype(str)
             return [
                 self._cpr_text(x["i"].to_numpy()),
-                _month_label(x["m"].to_numpy()),
+                month_label(x["m"].to_numpy()),
                 x["cvr"].to_numpy(dtype=object),
                 np.where(h % 2 == 1, np.char.add(whole, ",5"), whole),
                 x["sub"].to_numpy().astype(str),
@@ -891,7 +863,7 @@ class Fsm2World:
     def _udd_make(self, sel: np.ndarray):
         def make() -> list[np.ndarray]:
             x = self.udd.iloc[sel]
-            return [self._cpr_text(x["i"].to_numpy()), _month_label(x["m"].to_numpy()), x["su"].to_numpy().astype(str)]
+            return [self._cpr_text(x["i"].to_numpy()), month_label(x["m"].to_numpy()), x["su"].to_numpy().astype(str)]
 
         return make
 
@@ -929,8 +901,8 @@ class Fsm2World:
         by_month: dict[str, dict[str, int]] = {r: {} for r in DQ_RULES_FSM2}
         for m in months:
             m = int(m)
-            D = _month_last(m)
-            lab = str(_month_label(m))
+            D = month_last(m)
+            lab = str(month_label(m))
             v = reg_d <= D
             shown = np.where(end_vis <= D, end, NAT)
             endx = np.where(np.isnat(shown), far, shown)
@@ -964,13 +936,13 @@ class Fsm2World:
     def truth(self, months: np.ndarray) -> dict:
         """F7/F8 per participant and month (each month as of its own end), from all citizens in the
         written registers (FSM1's and the background's too) and the FSM2 markings."""
-        w1 = self.w1
+        w1 = self.fsm1
         tm = [int(m) for m in months if M_FIRST <= m <= M_LAST]
-        N1 = w1.N + w1.B
+        N1 = len(w1.cpr)
         Nall = N1 + self.N
         K = len(self.parts)
-        by1, bmd1 = _ymd_key(np.concatenate([w1.birth, w1.bg_birth]))
-        herk = np.concatenate([w1.y_herk, self.herk])
+        by1, bmd1 = _ymd_key(w1.birth)
+        herk = np.concatenate([w1.herkomst, self.herk])
         # active: ordinary hours > 0 (timer) or SU-eligible education, in the month
         act = np.zeros((Nall, NM), bool)
         t1 = w1.timer
@@ -990,9 +962,9 @@ class Fsm2World:
         code = self.mk["code"].to_numpy()
         cit = self.mk["cit"].to_numpy()
         for j, m in enumerate(tm):
-            cols = np.flatnonzero(w1.week_m == m)
+            cols = np.flatnonzero(w1.week_month == m)
             ok1, k1 = month_target(
-                w1.y_code[:, cols], w1.y_match[:, cols], w1.y_intro[:, None], w1.y_kom, m, by1, bmd1, self.part_lut
+                w1.ydelse[:, cols], w1.match[:, cols], w1.intro[:, None], w1.kommune, m, by1, bmd1, self.part_lut
             )
             a, b = self.wk_lo[m - M_FIRST], self.wk_hi[m - M_FIRST]
             ok2, k2 = month_target(
@@ -1007,7 +979,7 @@ class Fsm2World:
             )
             tg = np.concatenate([ok1, ok2])
             kom = np.concatenate([k1, k2])
-            _v, inforce, _shown = self._in_force(_month_last(m))
+            _v, inforce, _shown = self._in_force(month_last(m))
             g2 = np.zeros(Nall, bool)
             g2[N1 + cit[inforce & (code == GR2)]] = True
             ex = np.zeros(Nall, bool)
@@ -1017,7 +989,7 @@ class Fsm2World:
             key = self.kpos[kom[tg]] * 3 + herk[tg]
             for q, mask in enumerate((np.ones(Nall, bool), g2, ex, ind, ind & act[:, m - M_FIRST])):
                 counts[q, :, :, j] = np.bincount(key[mask[tg]], minlength=K * 3).reshape(K, 3)
-        labels = [str(_month_label(m)) for m in tm]
+        labels = [str(month_label(m)) for m in tm]
         per_k = {}
         for kk, k in enumerate(self.parts):
             entry: dict = {}
