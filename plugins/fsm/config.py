@@ -129,6 +129,11 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 DATA_DIR = _BOOT.data_folder
 
 
+def airflow_connection_env(conn_id: str) -> str | None:
+    """An Airflow connection given as an environment variable (AIRFLOW_CONN_<ID>), the way Airflow reads it."""
+    return os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}") or None
+
+
 def landing_root() -> str:
     return settings().landing_root
 
@@ -229,7 +234,9 @@ class Rules(BaseSettings):
     @classmethod
     def _split_adds_up(cls, value: tuple[Decimal, ...]) -> tuple[Decimal, ...]:  # P1–P3
         if len(value) != 3 or sum(value) != 100 or any(p < 0 for p in value):
-            raise ValueError(f"three tranche percentages, each ≥ 0, adding up to 100 (got {len(value)} adding up to {sum(value)})")
+            raise ValueError(
+                f"three tranche percentages, each ≥ 0, adding up to 100 (got {len(value)} adding up to {sum(value)})"
+            )
         return value
 
     @field_validator("fsm2_participants")

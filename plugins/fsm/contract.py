@@ -26,6 +26,7 @@ class Feed:
     id_columns: tuple[str, ...] = ()  # identifiers stored as given (bounded, one line)
     free_text_columns: tuple[str, ...] = ()  # the only fields a quoted line break may sit in
     staging_table: str = ""
+    staging_columns: tuple[str, ...] = ()  # the staging table's columns in COPY order (person_key, never the CPR)
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -51,6 +52,20 @@ FEEDS: dict[str, Feed] = {
             id_columns=("marking_id",),
             free_text_columns=("fritagelse_aarsag",),
             staging_table="stg_markings",
+            staging_columns=(
+                "file_id",
+                "extract_date",
+                "line_no",
+                "marking_id",
+                "person_key",
+                "kommune_kode",
+                "marking_code",
+                "start_date",
+                "end_date",
+                "registered_at",
+                "registered_date",
+                "fritagelse_aarsag",
+            ),
         ),
         Feed(
             "ydelse",
@@ -59,6 +74,20 @@ FEEDS: dict[str, Feed] = {
             ("cpr", "iso_week", "kommune_kode", "ydelse_kode", "matchgruppe", "introduktionsprogram", "herkomst"),
             required_for_month=True,
             staging_table="stg_ydelse",
+            staging_columns=(
+                "file_id",
+                "delivery_month",
+                "line_no",
+                "person_key",
+                "iso_week",
+                "week_month",
+                "kommune_kode",
+                "ydelse_kode",
+                "matchgruppe",
+                "introduktionsprogram",
+                "herkomst",
+                "birth_date",
+            ),
         ),
         Feed(
             "tilbud",
@@ -68,6 +97,17 @@ FEEDS: dict[str, Feed] = {
             required_for_month=True,
             id_columns=("tilbud_id",),
             staging_table="stg_tilbud",
+            staging_columns=(
+                "file_id",
+                "delivery_month",
+                "line_no",
+                "tilbud_id",
+                "person_key",
+                "kommune_kode",
+                "tilbud_type",
+                "start_date",
+                "end_date",
+            ),
         ),
         Feed(
             "timer",
@@ -76,9 +116,24 @@ FEEDS: dict[str, Feed] = {
             ("cpr", "month", "cvr", "hours", "subsidised"),
             required_for_month=True,
             staging_table="stg_timer",
+            staging_columns=("file_id", "delivery_month", "line_no", "person_key", "month", "cvr", "hours", "subsidised"),
         ),
-        Feed("uddannelse", "registers/uddannelse", "month", ("cpr", "month", "su_eligible"), staging_table="stg_uddannelse"),
-        Feed("allocations", "reference", "", ("kommune_kode", "programme", "grant_dkk"), staging_table="stg_allocations"),
+        Feed(
+            "uddannelse",
+            "registers/uddannelse",
+            "month",
+            ("cpr", "month", "su_eligible"),
+            staging_table="stg_uddannelse",
+            staging_columns=("file_id", "delivery_month", "line_no", "person_key", "month", "su_eligible"),
+        ),
+        Feed(
+            "allocations",
+            "reference",
+            "",
+            ("kommune_kode", "programme", "grant_dkk"),
+            staging_table="stg_allocations",
+            staging_columns=("file_id", "line_no", "kommune_kode", "programme", "grant_dkk"),
+        ),
     )
 }
 FEED_NAMES = tuple(FEEDS)  # in load order: the DAG's ingest tasks

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import re
 from datetime import date
 from functools import cache
@@ -17,7 +16,7 @@ from functools import cache
 from stdnum.dk import cpr as stdnum_cpr
 from stdnum.exceptions import ValidationError
 
-from fsm.config import DEVELOPMENT_PSEUDONYM_KEY, env_name, settings
+from fsm.config import DEVELOPMENT_PSEUDONYM_KEY, airflow_connection_env, env_name, settings
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ def pseudonym_key() -> bytes:
 
 
 def _key_from_airflow() -> str | None:
-    if not os.environ.get("AIRFLOW_CONN_FSM_PSEUDONYM"):
+    if not airflow_connection_env("fsm_pseudonym"):
         return None
     try:  # only inside Airflow; the env-var connection needs no metadata database
         from airflow.sdk import Connection

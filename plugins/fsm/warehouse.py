@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from collections.abc import Generator, Mapping
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from urllib.parse import quote, urlencode
 
 import psycopg
 
-from fsm.config import SQL_DIR, embedded_pgdata, settings
+from fsm.config import SQL_DIR, airflow_connection_env, embedded_pgdata, settings
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +31,7 @@ _MIGRATION_LOCK = 7_401_001  # pg_advisory_xact_lock key for schema changes
 @cache
 def url() -> str:
     """The libpq URL of the warehouse (resolved once per process)."""
-    explicit = settings().warehouse_url or _airflow_conn_url(os.environ.get("AIRFLOW_CONN_FSM_WAREHOUSE"))
+    explicit = settings().warehouse_url or _airflow_conn_url(airflow_connection_env("fsm_warehouse"))
     if explicit:
         return _libpq_url(explicit)
     return _embedded_url()

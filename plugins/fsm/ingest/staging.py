@@ -8,22 +8,10 @@ import numpy as np
 import pandas as pd
 
 from fsm import cpr as cprmod
+from fsm.contract import FEEDS
 from fsm.ingest.landing import LandingFile
 from fsm.ingest.readers import chunk_rows
 from fsm.ingest.validate import MAX_REASON_CHARS, CprMemo
-
-# The staging columns per feed, in COPY order (tables: contract.FEEDS[feed].staging_table).
-STAGING_COLUMNS: dict[str, tuple[str, ...]] = {
-    "markings": ("file_id", "extract_date", "line_no", "marking_id", "person_key", "kommune_kode", "marking_code",
-                                  "start_date", "end_date", "registered_at", "registered_date", "fritagelse_aarsag"),
-    "ydelse": ("file_id", "delivery_month", "line_no", "person_key", "iso_week", "week_month", "kommune_kode",
-                              "ydelse_kode", "matchgruppe", "introduktionsprogram", "herkomst", "birth_date"),
-    "tilbud": ("file_id", "delivery_month", "line_no", "tilbud_id", "person_key", "kommune_kode", "tilbud_type",
-                              "start_date", "end_date"),
-    "timer": ("file_id", "delivery_month", "line_no", "person_key", "month", "cvr", "hours", "subsidised"),
-    "uddannelse": ("file_id", "delivery_month", "line_no", "person_key", "month", "su_eligible"),
-    "allocations": ("file_id", "line_no", "kommune_kode", "programme", "grant_dkk"),
-}  # fmt: skip
 
 
 def staging_frame(feed: str, ok: pd.DataFrame, f: LandingFile, file_id: int, memo: CprMemo | None = None) -> pd.DataFrame:
@@ -73,7 +61,7 @@ def staging_frame(feed: str, ok: pd.DataFrame, f: LandingFile, file_id: int, mem
     elif feed == "allocations":
         out["programme"] = ok["programme"]
         out["grant_dkk"] = ok["grant"]
-    cols = STAGING_COLUMNS[feed]
+    cols = FEEDS[feed].staging_columns
     return out[list(cols)]
 
 

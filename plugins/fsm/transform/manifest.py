@@ -90,8 +90,11 @@ FSM1 = Programme(
                 "amount_dkk",
                 "earned",
                 "earned_month",
-                "basis",
+                "basis",  # rendered from basis_code/basis_args (fsm.report.basis), as is grant_source
                 "grant_source",
+                "basis_code",
+                "basis_args",
+                "grant_source_code",
             ),
         ),
     ),
@@ -117,7 +120,10 @@ FSM2 = Programme(
                 "share_pct",
             ),
         ),
-        Mart("mart_fsm2_requirement", ("as_of_month", "kommune_kode", "threshold_pct", "met", "met_month", "basis")),
+        Mart(
+            "mart_fsm2_requirement",
+            ("as_of_month", "kommune_kode", "threshold_pct", "met", "met_month", "basis", "basis_code", "basis_args"),
+        ),
     ),
     shared_marts=False,
 )
