@@ -1,5 +1,6 @@
 # The pipeline image: the official Airflow 3.3 slim image (core only, so our pinned requirements meet no
-# preinstalled providers' pins) plus requirements.txt and the Celery provider for the `celery` profile.
+# preinstalled providers' pins) plus requirements.txt (the runtime set only: no test or dev tool, those are
+# in requirements-dev.txt) and the Celery provider for the `celery` profile.
 # Checked here with `pip install --dry-run -r requirements.txt apache-airflow-providers-celery==3.26.0`:
 # it adds celery, kombu, redis, flower and changes none of the pins.
 ARG AIRFLOW_IMAGE=apache/airflow:slim-3.3.2-python3.11
@@ -10,6 +11,8 @@ COPY --chown=airflow:root requirements.txt /requirements.txt
 RUN pip install --no-cache-dir "apache-airflow==3.3.2" -r /requirements.txt "apache-airflow-providers-celery==3.26.0"
 
 # The code is baked in too (a self-contained image); docker-compose mounts the working copy over it.
+# Only the runtime: the dev tooling (dev/fsm_dev: synthetic source, benchmark, local runner) and the
+# tests are not copied, and .dockerignore keeps them out of the build context.
 COPY --chown=airflow:root dags/ /opt/airflow/dags/
 COPY --chown=airflow:root plugins/ /opt/airflow/plugins/
 COPY --chown=airflow:root include/ /opt/airflow/include/

@@ -3,10 +3,12 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell sha256sum requirements.txt | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
 
 export FSM_PROJECT_ROOT := $(CURDIR)
 export PYTHONPATH := $(CURDIR)/plugins
+# the dev tooling (synthetic source, local runner, benchmark) lives apart from the runtime: dev/fsm_dev
+DEV := PYTHONPATH=$(CURDIR)/plugins:$(CURDIR)/dev
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER ?= $(CURDIR)/plugins
@@ -20,16 +22,16 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip 2>&1 | grep -v 'is ignored' || true
-	$(PY) -m pip install -q -r requirements.txt 2>&1 | grep -v 'is ignored' || true
-	$(PY) -c "import airflow, great_expectations, pgserver, stdnum, psycopg" # fail loudly if the install did not take
+	$(PY) -m pip install -q -r requirements-dev.txt 2>&1 | grep -v 'is ignored' || true
+	$(PY) -c "import airflow, great_expectations, pgserver, stdnum, psycopg, pytest, playwright" # fail loudly if the install did not take
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-install: $(STAMP) ## Create .venv from requirements.txt (idempotent: a second call installs nothing)
+install: $(STAMP) ## Create .venv from requirements.txt + requirements-dev.txt (idempotent: a second call installs nothing)
 
 $(AIRFLOW_HOME)/.migrated: $(STAMP)
 	@mkdir -p $(AIRFLOW_HOME)
@@ -39,14 +41,14 @@ $(AIRFLOW_HOME)/.migrated: $(STAMP)
 airflow-db: $(AIRFLOW_HOME)/.migrated ## Migrate the project-local Airflow metadata DB (.airflow/)
 
 run: airflow-db ## Synthetic landing zone (unless FSM_LANDING) → the DAG for every month 2017-08…2021-12 (FSM1, then FSM2)
-	$(PY) -m fsm.run --synthetic 2017-08 $(or $(LAST),2021-12)
+	$(DEV) $(PY) -m fsm_dev.run --synthetic 2017-08 $(or $(LAST),2021-12)
 
 month: airflow-db ## One month through Airflow on the FSM_* settings: make month MONTH=YYYY-MM
 	@test -n "$(MONTH)" || { echo "usage: make month MONTH=YYYY-MM"; exit 2; }
-	$(PY) -m fsm.run $(MONTH)
+	$(DEV) $(PY) -m fsm_dev.run $(MONTH)
 
 backfill: airflow-db ## 2017-08 … MONTH in one set-based pass: make backfill MONTH=2019-12
-	$(PY) -m fsm.run $(or $(MONTH),2019-12) --backfill
+	$(DEV) $(PY) -m fsm_dev.run $(or $(MONTH),2019-12) --backfill
 
 test: airflow-db ## Run every test (real PostgreSQL: FSM_TEST_PG_URL or 127.0.0.1:5432, else embedded)
 	$(PY) -m pytest -q
@@ -58,8 +60,8 @@ stack-test: $(STAMP) ## The docker-compose stack as native processes on PostgreS
 	$(PY) -m pytest -q -s --stack tests/stack
 
 .PHONY: bench stack-test
-bench: $(STAMP) ## Cold month run vs Airflow overhead vs COPY floor, backfill, RSS: make bench [SCALE=small] [PROFILE=1]
-	$(PY) -m fsm.bench --scale $(or $(SCALE),national) $(if $(PROFILE),--profile)
+bench: $(STAMP) ## Cold month run vs Airflow overhead vs COPY floor, backfill, RSS: make bench [SCALE=small (default FSM_BENCH_SCALE or national)] [PROFILE=1]
+	$(DEV) $(PY) -m fsm_dev.bench $(if $(SCALE),--scale $(SCALE)) $(if $(PROFILE),--profile)
 
 lint: $(STAMP) ## ruff check and format check
 	$(VENV)/bin/ruff check .

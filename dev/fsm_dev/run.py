@@ -1,9 +1,9 @@
-"""Run `fsm_monthly_monitoring` through Airflow (`dag.test()`), many months in one process.
+"""The local runner: `fsm_monthly_monitoring` through Airflow (`dag.test()`), many months in one process.
 
-python -m fsm.run 2018-03                 # one month
-python -m fsm.run 2017-08 2019-12         # every month in the range, in order
-python -m fsm.run 2019-12 --backfill      # 2017-08 … 2019-12 in one set-based pass
-python -m fsm.run --synthetic 2017-08 2019-12   # generate the synthetic landing zone first
+python -m fsm_dev.run 2018-03                 # one month
+python -m fsm_dev.run 2017-08 2019-12         # every month in the range, in order
+python -m fsm_dev.run 2019-12 --backfill      # 2017-08 … 2019-12 in one set-based pass
+python -m fsm_dev.run --synthetic 2017-08 2019-12   # generate the synthetic landing zone first (FSM_LANDING unset)
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
-import os
 import sys
 import time
 from datetime import datetime
 
-from fsm.config import PROJECT_ROOT, landing_root, reports_dir
 from fsm import months
+from fsm.config import settings
 from fsm.ops import airflow_env
+from fsm_dev.settings import dev_settings
 
-log = logging.getLogger("fsm.run")
+log = logging.getLogger("fsm_dev.run")
 
 
 class RunFailed(RuntimeError):
@@ -29,7 +29,7 @@ class RunFailed(RuntimeError):
 
 def load_dag():
     airflow_env.configure()
-    path = PROJECT_ROOT / "dags" / "fsm_monthly_monitoring.py"
+    path = settings().project_root / "dags" / "fsm_monthly_monitoring.py"
     spec = importlib.util.spec_from_file_location("fsm_monthly_monitoring_dagfile", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -58,18 +58,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("last", nargs="?", help="YYYY-MM (default: first)")
     ap.add_argument("--backfill", action="store_true", help="one set-based pass for 2017-08 … last")
     ap.add_argument("--synthetic", action="store_true", help="generate the synthetic landing zone when FSM_LANDING is unset")
-    ap.add_argument("--scale", default=os.environ.get("FSM_SYNTH_SCALE", "small"))
+    ap.add_argument("--scale", default=dev_settings().synth_scale, help="generator scale (default FSM_SYNTH_SCALE or small)")
     args = ap.parse_args(argv)
 
     airflow_env.configure()
     first = months.parse_month(args.first)
     last = months.parse_month(args.last) if args.last else first
-    if args.synthetic and not os.environ.get("FSM_LANDING"):
+    if args.synthetic and settings().landing is None:
         from fsm_dev.synth import generate
 
+        landing = settings().landing_root
         t0 = time.perf_counter()
-        generate(landing_root(), seed=42, scale=args.scale, end=months.label(last), programmes=("FSM1", "FSM2"))
-        print(f"synthetic landing zone ({args.scale}) at {landing_root()} in {time.perf_counter() - t0:.1f}s")
+        generate(landing, seed=42, scale=args.scale, end=months.label(last), programmes=("FSM1", "FSM2"))
+        print(f"synthetic landing zone ({args.scale}) at {landing} in {time.perf_counter() - t0:.1f}s")
     airflow_env.migrate_metadata()
     dag = load_dag()
     todo = [last] if args.backfill else list(months.month_range(first, last))
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"{len(todo)} run(s) in {time.perf_counter() - total:.1f}s")
     print(f"warehouse: {warehouse.describe_url()}")
-    print(f"reports:   {reports_dir()}/<YYYY-MM>/tranche_report.{{xlsx,html,csv}} and data_docs/index.html")
+    print(f"reports:   {settings().reports_folder}/<YYYY-MM>/tranche_report.{{xlsx,html,csv}} and data_docs/index.html")
     return 0
 
 

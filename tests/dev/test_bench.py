@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LINE = re.compile(
     r"^bench: month_run_s=(?P<month_run_s>[\d.]+) overhead_s=(?P<overhead_s>[\d.]+) floor_s=(?P<floor_s>[\d.]+)"
     r" ratio=(?P<ratio>-?[\d.]+) backfill_s=(?P<backfill_s>[\d.]+|n/a) backfill_ratio=(?P<backfill_ratio>[\d.]+|n/a)"
@@ -25,7 +25,7 @@ LINE = re.compile(
 def test_noop_twin_replaces_every_pipeline_call_of_the_dag():
     """Every task's work comes from fsm.pipeline; the twin must replace each such call, with the same parameters."""
     from fsm import pipeline
-    from fsm.bench_noop import NOOPS, noop_pipeline
+    from fsm_dev.bench.noop import NOOPS, noop_pipeline
 
     dag_text = (ROOT / "dags" / "fsm_monthly_monitoring.py").read_text(encoding="utf-8")
     called = set(re.findall(r"from fsm\.pipeline import (\w+)", dag_text))
@@ -42,7 +42,7 @@ def test_noop_twin_replaces_every_pipeline_call_of_the_dag():
 
 
 def test_summary_line_and_profile_summary():
-    from fsm.bench import summarise_pyspy, summary_line, transform_models
+    from fsm_dev.bench import summarise_pyspy, summary_line, transform_models
 
     figures = {
         "month_run_s": 61.234,
@@ -73,8 +73,8 @@ def test_summary_line_and_profile_summary():
     assert m2 and line2.startswith(line + " ") and m2["fsm2_month_s"] == "80.00" and m2["fsm2_benefit_rows"] == "16000000"
 
     raw = (
-        "<module> (/x/plugins/fsm/run.py:1);run_month (/x/plugins/fsm/run.py:40);load_file (/x/plugins/fsm/ingest.py:600);write_row (/v/site-packages/psycopg/copy.py:10) 30\n"
-        "<module> (/x/plugins/fsm/run.py:1);run_month (/x/plugins/fsm/run.py:40);_run (/x/plugins/fsm/transform.py:100);execute (/v/site-packages/psycopg/cursor.py:5) 70\n"
+        "<module> (/x/dev/fsm_dev/run.py:1);run_month (/x/dev/fsm_dev/run.py:40);load_file (/x/plugins/fsm/ingest.py:600);write_row (/v/site-packages/psycopg/copy.py:10) 30\n"
+        "<module> (/x/dev/fsm_dev/run.py:1);run_month (/x/dev/fsm_dev/run.py:40);_run (/x/plugins/fsm/transform.py:100);execute (/v/site-packages/psycopg/cursor.py:5) 70\n"
     )
     s = summarise_pyspy(raw)
     assert s["samples"] == 100
@@ -89,10 +89,10 @@ def test_summary_line_and_profile_summary():
 def test_bench_at_tiny_scale(tmp_path):
     """The whole bench, every phase in its own interpreter, on bench-private state under tmp_path."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FSM_", "AIRFLOW"))}
-    env["PYTHONPATH"] = str(ROOT / "plugins")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "dev")])
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "fsm.bench", "--scale", "tiny", "--month", "2017-09", "--fsm2-month", "2019-02",
+        [sys.executable, "-m", "fsm_dev.bench", "--scale", "tiny", "--month", "2017-09", "--fsm2-month", "2019-02",
          "--work-dir", str(tmp_path / "work"), "--out", str(out)],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=900,
     )  # fmt: skip

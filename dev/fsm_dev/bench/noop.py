@@ -9,7 +9,7 @@ params as the real one, and `dag.test()` parses the same dags folder for it. Wha
 it runs is what Airflow costs per run: serialising the DAG, syncing the bundle, the scheduling
 loop, the task runner, XCom and state writes to the metadata DB.
 
-`tests/test_bench.py` checks that every `fsm.pipeline` function the DAG file names is replaced.
+`tests/dev/test_bench.py` checks that every `fsm.pipeline` function the DAG file names is replaced.
 """
 
 from __future__ import annotations
