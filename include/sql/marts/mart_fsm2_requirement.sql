@@ -1,6 +1,8 @@
 -- mart_fsm2_requirement — F6, F8: per as-of month, municipality and threshold (15 %, 20 %):
 -- met in the first month whose result share reached the threshold, judged on what that
 -- month's own run saw (P5); the exact fraction decides, not the rounded share.
+-- Why is a fact here (basis_code, basis_args: the share, counts, month and threshold); the
+-- sentence `basis` is rendered from it by fsm.report.basis.
 with
 
 own_month as (  -- each month as its own as-of run saw it (ALL origins)
@@ -47,14 +49,14 @@ final as (
         b.threshold_pct::numeric(5, 2) as threshold_pct,
         f.activity_month is not null as met,
         f.activity_month as met_month,
+        case when f.activity_month is not null then 'F8_met' else 'F8_not_met' end as basis_code,
         case
-            when f.activity_month is not null then
-                'result share ' || trim_scale(f.share_pct) || ' % (' || f.active_n || ' of ' || f.indsatsgruppe_n
-                || ') in ' || to_char(f.activity_month, 'YYYY-MM') || ' (≥ ' || trim_scale(b.threshold_pct) || ' %, F8)'
-            else
-                'best result share ' || coalesce(trim_scale(b.share_pct)::text || ' %', 'n/a') || ' in '
-                || to_char(b.activity_month, 'YYYY-MM') || '; needs ' || trim_scale(b.threshold_pct) || ' % in one month (F8)'
-        end as basis
+            when f.activity_month is not null then jsonb_build_object(  -- F8: the first month at the threshold
+                'share_pct', f.share_pct, 'active_n', f.active_n, 'indsatsgruppe_n', f.indsatsgruppe_n,
+                'month', f.activity_month, 'threshold_pct', b.threshold_pct)
+            else jsonb_build_object(  -- F8: not yet; the best month so far
+                'share_pct', b.share_pct, 'month', b.activity_month, 'threshold_pct', b.threshold_pct)
+        end as basis_args
     from best as b
     left join first_met as f using (as_of_month, kommune_kode, threshold_pct)
 )

@@ -1,8 +1,11 @@
 -- mart_tranche_status — P1–P5: three rows per municipality and as-of month.
--- P4: the grant from the allocation file, else 262.5 mio. DKK split by target group at start
--- (whole kroner, remainder by largest remainder, ties by municipality code); tranches 30/40/30
--- to the øre with the rounding difference on tranche 3. P2/P3 are judged on what each earlier
--- month's own snapshot showed (P5), so a later run never moves an earned month.
+-- P4: the grant from the allocation file, else the configured pool (fsm1_budget_dkk) split by
+-- target group at start (whole kroner, remainder by largest remainder, ties by municipality code);
+-- tranches 30/40/30 to the øre with the rounding difference on tranche 3. P2/P3 are judged on what
+-- each earlier month's own snapshot showed (P5), so a later run never moves an earned month.
+-- Why a row is (not) earned and where its grant comes from are facts here: basis_code,
+-- grant_source_code and basis_args (months, shares, counts, the threshold and pool in force).
+-- The sentences (`basis`, `grant_source`) are rendered from them by fsm.report.basis.
 with
 
 asof as (
@@ -51,10 +54,10 @@ grants as (
             else l.whole + case when l.rank_ <= l.leftover then 1 else 0 end
         end::numeric(14, 2) as grant_dkk,
         case
-            when exists (select 1 from allocations) and al.grant_dkk is not null then 'allocation file (reference/allocations)'
-            when exists (select 1 from allocations) then 'allocation file: municipality missing, grant 0'
-            else 'P4 default: 262,500,000 DKK split by target group at start (largest remainder)'
-        end as grant_source
+            when exists (select 1 from allocations) and al.grant_dkk is not null then 'P4_allocation_file'
+            when exists (select 1 from allocations) then 'P4_allocation_missing'
+            else 'P4_default_split'
+        end as grant_source_code
     from largest_remainder as l
     left join allocations as al on al.kommune_kode = l.kommune_kode
 ),
@@ -94,10 +97,10 @@ activity_history as (
     group by a.as_of_month, r.kommune_kode
 ),
 
-activity_window as (  -- the shares behind the basis sentence, oldest first
+activity_window as (  -- the shares behind the basis, oldest first (a share is null without an indsatsgruppe)
     select s.as_of_month, s.kommune_kode,
-        string_agg(coalesce(trim_scale(s.share_pct)::text || ' %', 'n/a'), ', ' order by s.activity_month) as shares,
-        string_agg(to_char(s.activity_month, 'YYYY-MM'), ', ' order by s.activity_month) as months_,
+        jsonb_agg(s.share_pct order by s.activity_month) as shares,
+        jsonb_agg(s.activity_month order by s.activity_month) as months_,
         count(*) filter (where s.meets_threshold) as months_meeting
     from mart_activity_share_all as s
     where s.activity_month > (s.as_of_month - make_interval(months => {{ activity_months_running }}))::date
@@ -113,7 +116,7 @@ amounts as (
 ),
 
 tranches as (
-    select m.as_of_month, m.kommune_kode, m.grant_dkk, m.grant_source, t.tranche,
+    select m.as_of_month, m.kommune_kode, m.grant_dkk, m.grant_source_code, t.tranche,
         case t.tranche when 1 then {{ tranche1_pct }} when 2 then {{ tranche2_pct }} else {{ tranche3_pct }} end as tranche_pct,
         case t.tranche when 1 then m.t1 when 2 then m.t2 else m.grant_dkk - m.t1 - m.t2 end as amount_dkk  -- P4: rounding on tranche 3
     from amounts as m
@@ -160,27 +163,36 @@ final as (
         d.earned_month is not null as earned,
         d.earned_month,
         case
-            when d.tranche = 1 then
-                'paid at project start (P1): ' || to_char(d.earned_month, 'YYYY-MM')
-            when d.tranche = 2 and d.earned_month is not null then
-                'coverage ' || trim_scale(round(100.0 * d.earned_accounted_n / d.earned_target_n, 2)) || ' % ('
-                || to_char(d.earned_accounted_n, 'FM999,999,990') || ' of ' || to_char(d.earned_target_n, 'FM999,999,990')
-                || ') in ' || to_char(d.earned_month, 'YYYY-MM') || ' (P2)'
-            when d.tranche = 2 and d.now_target_n is null then
-                'no markings snapshot for ' || to_char(d.as_of_month, 'YYYY-MM') || ' yet; needs coverage 100 % (P2)'
-            when d.tranche = 2 then
-                'coverage ' || coalesce(trim_scale(d.now_coverage_pct)::text, 'n/a') || ' % ('
-                || to_char(d.now_accounted_n, 'FM999,999,990') || ' of ' || to_char(d.now_target_n, 'FM999,999,990')
-                || ') in ' || to_char(d.as_of_month, 'YYYY-MM') || '; needs 100 % (P2)'
-            when d.earned_month is not null then
-                'activity share ≥ ' || trim_scale({{ activity_threshold_pct }}) || ' % in ' || d.earned_months
-                || ' (' || d.earned_shares || '; P3)'
-            else
-                'activity share ' || coalesce(d.now_shares, 'n/a') || ' in ' || coalesce(d.now_months, to_char(d.as_of_month, 'YYYY-MM'))
-                || '; needs ' || trim_scale({{ activity_threshold_pct }}) || ' % ' || {{ activity_months_running }}
-                || ' months running (' || coalesce(d.now_months_meeting, 0) || ' of ' || {{ activity_months_running }} || ' met; P3)'
-        end as basis,
-        d.grant_source
+            when d.tranche = 1 then 'P1_paid_at_start'
+            when d.tranche = 2 and d.earned_month is not null then 'P2_coverage_met'
+            when d.tranche = 2 and d.now_target_n is null then 'P2_no_snapshot'
+            when d.tranche = 2 then 'P2_coverage_short'
+            when d.earned_month is not null then 'P3_activity_met'
+            else 'P3_activity_short'
+        end as basis_code,
+        case
+            when d.tranche = 1 then jsonb_build_object('month', d.earned_month)  -- P1
+            when d.tranche = 2 and d.earned_month is not null then jsonb_build_object(  -- P2: the month it was earned
+                'coverage_pct', round(100.0 * d.earned_accounted_n / d.earned_target_n, 2),
+                'accounted_n', d.earned_accounted_n, 'target_n', d.earned_target_n,
+                'month', d.earned_month, 'required_pct', {{ coverage_required_pct }})
+            when d.tranche = 2 and d.now_target_n is null then jsonb_build_object(  -- P2: nothing to judge yet
+                'month', d.as_of_month, 'required_pct', {{ coverage_required_pct }})
+            when d.tranche = 2 then jsonb_build_object(  -- P2: not yet, as of this month
+                'coverage_pct', d.now_coverage_pct,
+                'accounted_n', d.now_accounted_n, 'target_n', d.now_target_n,
+                'month', d.as_of_month, 'required_pct', {{ coverage_required_pct }})
+            when d.earned_month is not null then jsonb_build_object(  -- P3: the run that earned it
+                'shares', d.earned_shares, 'months', d.earned_months,
+                'threshold_pct', {{ activity_threshold_pct }}, 'months_running', {{ activity_months_running }})
+            else jsonb_build_object(  -- P3: the current window (the as-of month alone when it has no shares)
+                'shares', d.now_shares, 'months', coalesce(d.now_months, jsonb_build_array(d.as_of_month)),
+                'threshold_pct', {{ activity_threshold_pct }}, 'months_running', {{ activity_months_running }},
+                'months_met', coalesce(d.now_months_meeting, 0))
+        end
+        || case when d.grant_source_code = 'P4_default_split' then jsonb_build_object('pool_dkk', {{ fsm1_budget_dkk }}) else '{}' end
+        as basis_args,
+        d.grant_source_code
     from decided as d
     left join ref_kommuner as k on k.kommune_kode = d.kommune_kode
 )

@@ -14,6 +14,7 @@ from datetime import date
 
 from fsm import months
 from fsm.config import rules, settings
+from fsm.report.basis import fill_english
 from fsm.transform import manifest
 from fsm.warehouse import connect, sql_file
 
@@ -79,6 +80,7 @@ def _run(prog: manifest.Programme, first: date, month: date, write_all_months: b
             t0 = time.perf_counter()
             conn.execute(f"create temp table {mart.name}_all on commit drop as {sql_file(f'marts/{mart.name}.sql', params)}")
             conn.execute(f"analyze {mart.name}_all")
+            fill_english(conn, mart.name, write)  # the English basis/grant_source from the mart's facts (fsm.report.basis)
             cols = mart.column_list
             conn.execute(f"delete from {mart.name} where {where_programme}as_of_month = any(%s)", (write,))
             cur = conn.execute(

@@ -167,8 +167,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Files loaded with a period up to {m} (markings: extract date; registers: month).",
     },
     "n_rules": {
-        "da": "Regler og fortolkninger i kraft ved dannelsen (fsm.config.Rules; ændres med FSM_RULE_<NAVN>).",
-        "en": "Rules and interpretations in force when generated (fsm.config.Rules; override with FSM_RULE_<NAME>).",
+        "da": "Regler og fortolkninger i kraft ved dannelsen (fsm.config.Rules; ændres med {prefix}<NAVN>).",
+        "en": "Rules and interpretations in force when generated (fsm.config.Rules; override with {prefix}<NAME>).",
     },
     "n_small": {"da": "Små tal", "en": "Small numbers"},
     "previous": {"da": "Forrige måned", "en": "Previous month"},

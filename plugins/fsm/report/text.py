@@ -1,0 +1,120 @@
+"""Text in the report's language: catalogue messages filled with numbers, money and months formatted by Babel."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Iterable
+from datetime import date
+from decimal import Decimal
+
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+from fsm import months
+from fsm.report.catalogue import LANGS, MESSAGES
+
+# Babel's Danish and English: '1.071.741,60' and '1,071,741.60'. English is also the language of the
+# warehouse's basis sentences, whose numbers have always been written the English way.
+LOCALES = {"da": "da_DK", "en": "en"}
+NBSP = "\u00a0"
+
+
+def _decimal(v: object) -> Decimal | int:
+    return v if isinstance(v, (int, Decimal)) else Decimal(str(v))
+
+
+def _month(v: object) -> date:
+    return v if isinstance(v, date) else date.fromisoformat(str(v))
+
+
+class Text:
+    """t('key', name=value) in one language; t.money(), t.count(), t.pct() … for the cells."""
+
+    def __init__(self, lang: str):
+        if lang not in LANGS:
+            raise ValueError(f"report language {lang!r}: expected one of {', '.join(LANGS)}")
+        self.lang = lang
+        self.locale = Locale.parse(LOCALES[lang])
+        self._formatter = _Formatter(self)
+
+    def __call__(self, key: str, **kw: object) -> str:
+        template = MESSAGES[key][self.lang]
+        return self._formatter.vformat(template, (), kw) if kw else template
+
+    # -- codes shown by name: an unknown code stays as it is (it is an identifier, not a sentence)
+    def rule(self, rule_id: str) -> str:
+        return self(f"dq.{rule_id}") if f"dq.{rule_id}" in MESSAGES else rule_id
+
+    def severity(self, sev: str | None) -> str:
+        return self(f"severity.{sev}") if f"severity.{sev}" in MESSAGES else sev or ""
+
+    def origin(self, code: str) -> str:
+        return self(f"origin.{code}") if f"origin.{code}" in MESSAGES else code
+
+    def yes_no(self, flag: bool) -> str:
+        return self("yes") if flag else self("no")
+
+    # -- numbers as the reader's locale writes them (html and text cells)
+    def money(self, v: Decimal | None) -> str:
+        """'1.071.741,60' (da), '1,071,741.60' (en)."""
+        return "" if v is None else format_decimal(v, "#,##0.00", locale=self.locale)
+
+    def count(self, v: int | None) -> str:
+        return "" if v is None else format_decimal(v, "#,##0", locale=self.locale)
+
+    def pct(self, v: Decimal | None, places: int = 2) -> str:
+        """'66,67 %' with a no-break space before the sign."""
+        if v is None:
+            return ""
+        return format_decimal(v, "#,##0." + "0" * places if places else "#,##0", locale=self.locale) + NBSP + "%"
+
+    def number(self, v: Decimal | int | None) -> str:
+        """As exact as the value, no trailing zeros, no grouping: 40, 12,5 (da) / 12.5 (en); None is 'n/a'."""
+        if v is None:
+            return self("n_a")
+        return format_decimal(_decimal(v), "0.###", locale=self.locale, decimal_quantization=False)
+
+    def amount(self, v: Decimal | int) -> str:
+        """Kroner grouped, whole kroner without decimals: '262.500.000' (da), '262,500,000' (en)."""
+        d = v if isinstance(v, Decimal) else Decimal(str(v))
+        return format_decimal(d, "#,##0" if d == d.to_integral_value() else "#,##0.00", locale=self.locale)
+
+    def month(self, m: date | None) -> str:
+        """'2019-12': months in tables and sentences are ISO, as in the warehouse and the csv."""
+        return "" if m is None else months.label(m)
+
+    def month_name(self, m: date) -> str:
+        """'december 2019' (da), 'December 2019' (en)."""
+        return format_date(m, "MMMM y", locale=self.locale)
+
+    def share(self, v: Decimal | None) -> str:
+        """A share in a sentence: '40 %' or 'n/a'."""
+        return self("n_a") if v is None else self.number(v) + " %"
+
+    def join(self, items: Iterable[object], fmt: Callable[[object], str]) -> str:
+        return ", ".join(fmt(x) for x in items)
+
+
+class _Formatter(string.Formatter):
+    """str.format with the catalogue's specs ({n:count}); a value without a spec is text as given."""
+
+    def __init__(self, t: Text):
+        super().__init__()
+        self.specs: dict[str, Callable[[object], str]] = {
+            "count": lambda v: t.count(int(v)),  # citizens, grouped: 24.000 / 24,000
+            "int": lambda v: str(int(v)),  # a plain integer: 3 (months), 1234 (FSM2 counts, as ever)
+            "dec": lambda v: t.number(None if v is None else _decimal(v)),  # 40, 33,33 / 33.33; n/a
+            "share": lambda v: t.share(None if v is None else _decimal(v)),  # '40 %' or n/a
+            "shares": lambda v: t.share(None) if v is None else t.join(v, lambda x: t.share(None if x is None else _decimal(x))),
+            "month": lambda v: t.month(_month(v)),
+            "months": lambda v: t.join(v, lambda x: t.month(_month(x))),
+            "amount": lambda v: t.amount(_decimal(v)),
+        }
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        if format_spec in self.specs:
+            return self.specs[format_spec](value)
+        if format_spec:
+            raise ValueError(f"unknown format spec {format_spec!r} in the catalogue")
+        return str(value)
