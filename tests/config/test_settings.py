@@ -77,7 +77,12 @@ def test_settings_are_typed(monkeypatch, tmp_path):
     s = settings()
     assert s.programmes == ("FSM1",) and s.report_lang == "en"
     assert s.landing_root == str(config.DATA_DIR / "landing") and s.reports_folder == tmp_path
-    for variable, value in [("FSM_PROGRAMMES", "FSM3"), ("FSM_REPORT_LANG", "de"), ("FSM_MAX_FILE_ROWS", "-1"), ("FSM_WAIT_HOURS", "soon")]:
+    for variable, value in [
+        ("FSM_PROGRAMMES", "FSM3"),
+        ("FSM_REPORT_LANG", "de"),
+        ("FSM_MAX_FILE_ROWS", "-1"),
+        ("FSM_WAIT_HOURS", "soon"),
+    ]:
         monkeypatch.setenv(variable, value)
         with pytest.raises(SettingsError, match=variable):
             settings()

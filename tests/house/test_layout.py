@@ -16,7 +16,9 @@ MAX_LINES = 600
 
 
 def test_no_runtime_module_is_too_long_and_each_says_its_job():
-    too_long = {str(p.relative_to(ROOT)): n for p in RUNTIME if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    too_long = {
+        str(p.relative_to(ROOT)): n for p in RUNTIME if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
     assert not too_long, f"split these (> {MAX_LINES} lines): {too_long}"
     silent = [str(p.relative_to(ROOT)) for p in RUNTIME if not ast.get_docstring(ast.parse(p.read_text(encoding="utf-8")))]
     assert not silent, f"start these with a line on their job: {silent}"

@@ -31,8 +31,8 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import server_url, throwaway_database
-from mailbox_catcher import mail_catcher
+from support.db import server_url, throwaway_database
+from support.mailbox import mail_catcher
 
 pytestmark = pytest.mark.stack
 
@@ -86,7 +86,7 @@ def _tail(home: Path, chars: int = 2500) -> str:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from fsm.synth import generator
+    from fsm_dev.synth import generator
 
     admin_url = server_url()  # the stack needs a server: Airflow's metadata DB is PostgreSQL, not embedded
     if admin_url is None:

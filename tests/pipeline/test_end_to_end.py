@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
-    from fsm.synth import generate
+    from fsm_dev.synth import generate
 
     root = tmp_path_factory.mktemp("synthetic") / "landing"
     manifest = generate(root, seed=7, scale="tiny", start="2017-08", end="2017-10")
@@ -19,7 +19,7 @@ def synthetic(tmp_path_factory):
 
 
 def test_three_months_through_airflow(wh, synthetic, tmp_path, monkeypatch):
-    from fsm.run import load_dag, run_month
+    from fsm_dev.run import load_dag, run_month
 
     root, manifest = synthetic
     monkeypatch.setenv("FSM_LANDING", str(root))

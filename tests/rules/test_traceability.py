@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = ROOT.parent / "shared" / "spec" / "DOMAIN.md"
 RULE_IDS = "T1 T2 T3 M1 M2 M3 M4 M5 M6 D1 V1 V2 V3 V4 C1 C2 C3 A1 A2 P1 P2 P3 P4 P5 F1 F2 F3 F4 F5 F6 F7 F8 F9".split()
+# In DOMAIN.md but not built yet: each names the open issue that builds it (and then leaves this list).
+PENDING = {"A3": "issue 15 (education option)", "F10": "issue 15 (FSM2 payments)"}
 
 
 def test_the_list_is_domain_mds_list():
@@ -20,10 +22,11 @@ def test_the_list_is_domain_mds_list():
         return  # a clean clone without the spec: the committed list stands
     ids = set(re.findall(r"^- \*\*([A-Z]\d+)[ .*]", DOMAIN.read_text(encoding="utf-8"), re.M))
     ids |= {"D1"} if "**D1 " in DOMAIN.read_text(encoding="utf-8") else set()
-    assert ids == set(RULE_IDS), (sorted(ids - set(RULE_IDS)), sorted(set(RULE_IDS) - ids))
+    assert ids == set(RULE_IDS) | set(PENDING), (sorted(ids - set(RULE_IDS) - set(PENDING)), sorted(set(RULE_IDS) - ids))
+    assert not set(PENDING) & set(RULE_IDS), "a built rule leaves PENDING"
 
 
 def test_every_rule_id_is_named_by_a_test():
-    texts = [p.read_text(encoding="utf-8") for p in ROOT.joinpath("tests").glob("test_*.py") if p.name != Path(__file__).name]
+    texts = [p.read_text(encoding="utf-8") for p in ROOT.joinpath("tests").rglob("test_*.py") if p.name != Path(__file__).name]
     untested = [rid for rid in RULE_IDS if not any(re.search(rf"(?<![A-Za-z0-9–]){rid}(?![\d–])", t) for t in texts)]
     assert untested == []

@@ -8,7 +8,7 @@ import pytest
 
 from fsm.ingest import ingest_feed
 from fsm.quality import DataQualityError, check_inputs, check_markings_with_gx
-from fsm_scenario import Scenario, person_key
+from support.scenario import Scenario, person_key
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Issue 9, faults mid-run: SIGKILL of the process, and the warehouse connection dropped.
 
-A child process (tests/hardening_child.py) runs ingest, the marking rules and the FSM1 marts
+A child process (tests/support/child.py) runs ingest, the marking rules and the FSM1 marts
 month by month on a tiny synthetic landing zone. It is killed (SIGKILL) at random points of ingest
 and of transform, or its connection is ended from another one (pg_terminate_backend) in the middle
 of a transaction. Then:
@@ -25,34 +25,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import database_url, empty_warehouse, throwaway_database
-from hardening_child import run as run_months
+from support.child import run as run_months
+from support.db import MARTS, database_url, dump, empty_warehouse, throwaway_database
 
-CHILD = Path(__file__).resolve().parent / "hardening_child.py"
+CHILD = Path(__file__).resolve().parents[1] / "support" / "child.py"
 MONTHS = ["2017-08", "2017-09", "2017-10"]
 KILLS = int(os.environ.get("FSM_FAULT_KILLS", 26))
 TERMINATIONS = int(os.environ.get("FSM_FAULT_TERMINATIONS", 8))
-STAGING = ("stg_markings", "stg_ydelse", "stg_tilbud", "stg_timer", "stg_uddannelse", "stg_allocations")
-MARTS = ("mart_visitation_progress", "mart_activity_share", "mart_tranche_status", "dq_marking_violations")
-
-
-def dump(conn) -> dict[str, list]:
-    """Everything a run leaves, without surrogate keys and load times."""
-    out = {
-        "ingest_file": conn.execute(
-            "select feed, file_name, sha256, period, size_bytes, rows_read, rows_loaded, rows_rejected from ingest_file order by 1, 2, 3"
-        ).fetchall(),
-        "ingest_rejects": conn.execute(
-            "select file, line_no, feed, reason, row_masked from ingest_rejects order by 1, 2"
-        ).fetchall(),
-    }
-    for t in STAGING:
-        out[t] = conn.execute(
-            f"select f.file_name, (to_jsonb(s) - 'file_id')::text from {t} s join ingest_file f using (file_id) order by 1, 2"
-        ).fetchall()
-    for t in MARTS:
-        out[t] = conn.execute(f"select as_of_month, (to_jsonb(m))::text from {t} m order by 1, 2").fetchall()
-    return out
 
 
 def half_loaded(conn) -> list[str]:
@@ -88,7 +67,7 @@ def marts_partial_or_wrong(conn, reference: dict[str, list]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
-    from fsm.synth import generate
+    from fsm_dev.synth import generate
 
     root = tmp_path_factory.mktemp("faults") / "landing"
     generate(root, seed=3, scale="tiny", start=MONTHS[0], end=MONTHS[-1])

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from fsm_scenario import Scenario
+from support.scenario import Scenario
 
 
 @pytest.fixture

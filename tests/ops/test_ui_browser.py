@@ -25,7 +25,7 @@ import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 DAG_ID = "fsm_monthly_monitoring"
 DISPLAY_NAME = "FSM monthly monitoring (Flere skal med)"

@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from hardening_fuzz import MUTATIONS, cases, hand_bases, run_case, summary_table, synth_bases
+from support.fuzz import MUTATIONS, cases, hand_bases, run_case, summary_table, synth_bases
 
 SEED = int(os.environ.get("FSM_FUZZ_SEED", 20170801))
 PER_KIND = int(os.environ.get("FSM_FUZZ_PER_KIND", 34))  # 32 kinds x 34 = 1,088 files
@@ -23,7 +23,7 @@ PER_KIND = int(os.environ.get("FSM_FUZZ_PER_KIND", 34))  # 32 kinds x 34 = 1,088
 
 @pytest.fixture(scope="module")
 def bases(tmp_path_factory):
-    from fsm.synth import generate
+    from fsm_dev.synth import generate
 
     root = tmp_path_factory.mktemp("fuzz_synth") / "landing"
     generate(root, seed=5, scale="tiny", start="2017-08", end="2017-09")

@@ -14,20 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from conftest import empty_warehouse
 from fsm.ingest import ingest_feed
 from fsm.transform import run_fsm1
-from fsm_scenario import Scenario
-from hardening_child import run as run_months
-from test_hardening_faults import dump
+from support.child import run as run_months
+from support.db import dump, empty_warehouse
+from support.scenario import Scenario
 
-CHILD = Path(__file__).resolve().parent / "hardening_child.py"
+CHILD = Path(__file__).resolve().parents[1] / "support" / "child.py"
 SEP, OCT = date(2017, 9, 1), date(2017, 10, 1)
 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
-    from fsm.synth import generate
+    from fsm_dev.synth import generate
 
     root = tmp_path_factory.mktemp("concurrency") / "landing"
     generate(root, seed=4, scale="tiny", start="2017-08", end="2017-10")

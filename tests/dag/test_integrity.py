@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DAG_FILE = ROOT / "dags" / "fsm_monthly_monitoring.py"
 HEAVY = ("great_expectations", "pandas", "matplotlib", "xlsxwriter", "openpyxl", "pyarrow", "jinja2.environment_fsm")
 APPROVED_TAGS = {"fsm", "star", "monthly", "finance", "fsm2", "backfill"}
@@ -21,7 +21,7 @@ CPH = ZoneInfo("Europe/Copenhagen")
 
 @pytest.fixture(scope="module")
 def dag():
-    from fsm.run import load_dag
+    from fsm_dev.run import load_dag
 
     return load_dag()
 
@@ -156,7 +156,7 @@ def test_the_dag_serializes_as_the_dag_processor_stores_it(monkeypatch, slow_run
     DeadlineAlert once passed the first and failed the second)."""
     from airflow.serialization.serialized_objects import DagSerialization
 
-    from fsm.run import load_dag
+    from fsm_dev.run import load_dag
 
     monkeypatch.setenv("FSM_SLOW_RUN_ALERT_HOURS", slow_run_alert_hours)
     dag = load_dag()

@@ -23,7 +23,7 @@ import pytest
 from fsm.ingest import ingest_feed
 from fsm.ingest.landing import LandingError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CPR_A = "0101801234"
 CPR_B = "150275-4321"
 MK = "marking_id;cpr;kommune_kode;marking_code;start_date;end_date;registered_at;fritagelse_aarsag"

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from fsm_scenario import Scenario
+from support.scenario import Scenario
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from mailbox_catcher import mail_catcher
+from support.mailbox import mail_catcher
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEV_CONNECTIONS = json.loads((ROOT / "resources" / "dev_connections.json").read_text())
 
 
@@ -129,7 +129,7 @@ def test_the_slow_run_alert_runs_as_the_triggerer_runs_it(alerts_to):
 
 def test_the_dag_wires_both_alerts(monkeypatch):
     from fsm.ops.notify import FsmAlert
-    from fsm.run import load_dag
+    from fsm_dev.run import load_dag
 
     monkeypatch.delenv("FSM_SLOW_RUN_ALERT_HOURS", raising=False)
     dag = load_dag()

@@ -6,12 +6,10 @@ from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
+from fsm.contract import FEED_NAMES, FEEDS
 from fsm.ingest import ingest_feed
 from fsm.months import month_range, parse_month
 from fsm.transform import run_fsm1
-
-MARKINGS_HEADER = "marking_id;cpr;kommune_kode;marking_code;start_date;end_date;registered_at;fritagelse_aarsag"
-
 
 BORN: dict[int, date] = {}  # person -> birth date, when not 1 Jan 1980 (FSM2 age tests)
 
@@ -97,22 +95,15 @@ class Scenario:
                 shown_end = end if end and (end_registered is None or date.fromisoformat(end_registered) <= extract) else ""
                 rows.append(f"{mid};{cpr(person)};{kommune};{code};{start};{shown_end};{registered};{reason}")
             if rows:
-                self._file(f"markings/markings_{extract}.csv", MARKINGS_HEADER, rows)
+                self._file("markings", str(extract), rows)
             label = m.strftime("%Y-%m")
-            self._file(
-                f"registers/tilbud/tilbud_{label}.csv",
-                "tilbud_id;cpr;kommune_kode;tilbud_type;start_date;end_date",
-                self.tilbud.get(label, []),
-            )
-            self._file(f"registers/timer/timer_{label}.csv", "cpr;month;cvr;hours;subsidised", self.timer.get(label, []))
-            self._file(f"registers/ydelse/ydelse_{label}.csv",
-                       "cpr;iso_week;kommune_kode;ydelse_kode;matchgruppe;introduktionsprogram;herkomst", self.ydelse.get(label, []))  # fmt: skip
+            self._file("tilbud", label, self.tilbud.get(label, []))
+            self._file("timer", label, self.timer.get(label, []))
+            self._file("ydelse", label, self.ydelse.get(label, []))
             if self.uddannelse:
-                self._file(
-                    f"registers/uddannelse/uddannelse_{label}.csv", "cpr;month;su_eligible", self.uddannelse.get(label, [])
-                )
+                self._file("uddannelse", label, self.uddannelse.get(label, []))
         if self.allocations:
-            self._file("reference/allocations.csv", "kommune_kode;programme;grant_dkk", self.allocations)
+            self._file("allocations", "", self.allocations)
 
     def run(self, last: str, months: list[str] | None = None, backfill: bool = False, programme: str = "FSM1") -> None:
         """Ingest what `last` may see and compute the marts (each month in `months`, or `last`)."""
@@ -120,7 +111,7 @@ class Scenario:
 
         self.write(last, first="2017-08" if programme == "FSM1" else "2019-01")
         lm = parse_month(last)
-        for feed in ("markings", "ydelse", "tilbud", "timer", "uddannelse", "allocations"):
+        for feed in FEED_NAMES:
             ingest_feed(feed, lm, str(self.root))
         compute = run_fsm1 if programme == "FSM1" else run_fsm2
         if backfill:
@@ -128,10 +119,12 @@ class Scenario:
         for m in months or ([] if backfill else [last]):
             compute(parse_month(m))
 
-    def _file(self, rel: str, header: str, rows: list[str]) -> None:
-        path = self.root / rel
+    def _file(self, feed: str, period: str, rows: list[str]) -> None:
+        """One landing file as CONTRACT §1 lays it out (fsm.contract): folder, name, ';'-separated header."""
+        spec = FEEDS[feed]
+        path = self.root / spec.folder / spec.file_name(period)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+        path.write_text("\n".join([";".join(spec.columns), *rows]) + "\n", encoding="utf-8")
 
 
 def _week_month(iso_week: str) -> str:

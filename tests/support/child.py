@@ -1,6 +1,6 @@
 """A month-by-month run in a process of its own, for the fault tests (issue 9).
 
-python tests/hardening_child.py <landing> <progress-file> <YYYY-MM> [<YYYY-MM> …]
+python tests/support/child.py <landing> <progress-file> <YYYY-MM> [<YYYY-MM> …]
 
 For each month: migrate, ingest every feed, the marking rules (SQL only, no GX) and the FSM1
 marts, against FSM_WAREHOUSE_URL with FSM_PSEUDONYM_KEY, exactly as the DAG's tasks call them.
@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))
 
 FEEDS = ("markings", "ydelse", "tilbud", "timer", "uddannelse", "allocations")
 

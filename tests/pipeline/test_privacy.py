@@ -85,7 +85,7 @@ def _files_text(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def landing_zone(tmp_path_factory):
-    from fsm.synth import generate
+    from fsm_dev.synth import generate
 
     root = tmp_path_factory.mktemp("leaks") / "landing"
     generate(root, seed=13, scale="tiny", start="2017-08", end="2017-09")

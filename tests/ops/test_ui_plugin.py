@@ -1,5 +1,5 @@
 """The Airflow plugin (plugins/fsm_airflow_plugin.py, fsm.ops.ui) without a browser: links, month resolution,
-the served report pages and their access check. The browser test is tests/test_ui_browser.py."""
+the served report pages and their access check. The browser test is tests/ops/test_ui_browser.py."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "plugins" / "fsm_airflow_plugin.py"
 RUN_ID = "manual__2018-04-02T10:00:00+00:00"
 
