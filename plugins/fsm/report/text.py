@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 
@@ -37,6 +37,14 @@ class Text:
         self.lang = lang
         self.locale = Locale.parse(LOCALES[lang])
         self._formatter = _Formatter(self)
+        self._numbers: dict[tuple[object, str], str] = {}  # Babel is ~20 µs a number; reports repeat them a lot
+
+    def _babel(self, v: Decimal | int, pattern: str, exact: bool = False) -> str:
+        key = (v, pattern)  # equal values format alike with these patterns (trailing zeros never shown or fixed)
+        out = self._numbers.get(key)
+        if out is None:
+            out = self._numbers[key] = format_decimal(v, pattern, locale=self.locale, decimal_quantization=not exact)
+        return out
 
     def __call__(self, key: str, **kw: object) -> str:
         template = MESSAGES[key][self.lang]
@@ -58,27 +66,27 @@ class Text:
     # -- numbers as the reader's locale writes them (html and text cells)
     def money(self, v: Decimal | None) -> str:
         """'1.071.741,60' (da), '1,071,741.60' (en)."""
-        return "" if v is None else format_decimal(v, "#,##0.00", locale=self.locale)
+        return "" if v is None else self._babel(v, "#,##0.00")
 
     def count(self, v: int | None) -> str:
-        return "" if v is None else format_decimal(v, "#,##0", locale=self.locale)
+        return "" if v is None else self._babel(v, "#,##0")
 
     def pct(self, v: Decimal | None, places: int = 2) -> str:
         """'66,67 %' with a no-break space before the sign."""
         if v is None:
             return ""
-        return format_decimal(v, "#,##0." + "0" * places if places else "#,##0", locale=self.locale) + NBSP + "%"
+        return self._babel(v, "#,##0." + "0" * places if places else "#,##0") + NBSP + "%"
 
     def number(self, v: Decimal | int | None) -> str:
         """As exact as the value, no trailing zeros, no grouping: 40, 12,5 (da) / 12.5 (en); None is 'n/a'."""
         if v is None:
             return self("n_a")
-        return format_decimal(_decimal(v), "0.###", locale=self.locale, decimal_quantization=False)
+        return self._babel(_decimal(v), "0.###", exact=True)
 
     def amount(self, v: Decimal | int) -> str:
         """Kroner grouped, whole kroner without decimals: '262.500.000' (da), '262,500,000' (en)."""
         d = v if isinstance(v, Decimal) else Decimal(str(v))
-        return format_decimal(d, "#,##0" if d == d.to_integral_value() else "#,##0.00", locale=self.locale)
+        return self._babel(d, "#,##0" if d == d.to_integral_value() else "#,##0.00")
 
     def month(self, m: date | None) -> str:
         """'2019-12': months in tables and sentences are ISO, as in the warehouse and the csv."""
@@ -96,12 +104,14 @@ class Text:
         return ", ".join(fmt(x) for x in items)
 
 
-class _Formatter(string.Formatter):
-    """str.format with the catalogue's specs ({n:count}); a value without a spec is text as given."""
+class _Formatter:
+    """str.format with the catalogue's specs ({n:count}); a value without a spec is text as given.
+
+    Each template is parsed once (string.Formatter.parse); the specs format through the Text's Babel."""
 
     def __init__(self, t: Text):
-        super().__init__()
         self.specs: dict[str, Callable[[object], str]] = {
+            "": str,
             "count": lambda v: t.count(int(v)),  # citizens, grouped: 24.000 / 24,000
             "int": lambda v: str(int(v)),  # a plain integer: 3 (months), 1234 (FSM2 counts, as ever)
             "dec": lambda v: t.number(None if v is None else _decimal(v)),  # 40, 33,33 / 33.33; n/a
@@ -111,10 +121,20 @@ class _Formatter(string.Formatter):
             "months": lambda v: t.join(v, lambda x: t.month(_month(x))),
             "amount": lambda v: t.amount(_decimal(v)),
         }
+        self._parsed: dict[str, list[tuple[str, str | None, str]]] = {}
 
-    def format_field(self, value: object, format_spec: str) -> str:
-        if format_spec in self.specs:
-            return self.specs[format_spec](value)
-        if format_spec:
-            raise ValueError(f"unknown format spec {format_spec!r} in the catalogue")
-        return str(value)
+    def vformat(self, template: str, _args: tuple, kw: Mapping[str, object]) -> str:
+        parts = self._parsed.get(template)
+        if parts is None:
+            parts = self._parsed[template] = [
+                (lit, name, spec or "") for lit, name, spec, _ in string.Formatter().parse(template)
+            ]
+            unknown = {spec for _, name, spec in parts if name is not None and spec not in self.specs}
+            if unknown:
+                raise ValueError(f"unknown format spec(s) {sorted(unknown)} in the catalogue: {template!r}")
+        out = []
+        for literal, name, spec in parts:
+            out.append(literal)
+            if name is not None:
+                out.append(self.specs[spec](kw[name]))  # a missing fact is a KeyError, never a blank
+        return "".join(out)
