@@ -1,0 +1,1 @@
+"""The finance report (fsm.report): its files, text, basis facts and scale, against a real warehouse."""
