@@ -30,14 +30,6 @@ DEVELOPMENT_PSEUDONYM_KEY = "fsm-development-key-not-for-production"
 # The municipality list travels with the package so the container image and tests agree.
 KOMMUNER_CSV = Path(__file__).resolve().parent / "reference" / "kommuner.csv"
 
-# Re-exported while the report and the generator move to fsm.contract.
-FSM1_MARKING_RULES, FSM2_MARKING_RULES, MARKING_RULES = (
-    contract.FSM1_MARKING_RULES,
-    contract.FSM2_MARKING_RULES,
-    contract.MARKING_RULES,
-)
-PROGRAMMES = contract.PROGRAMMES
-
 Programme = Literal["FSM1", "FSM2"]
 Severity = Literal["error", "warning"]
 
@@ -282,47 +274,6 @@ class Rules(BaseSettings):
         """The fields whose value differs from the default (for run logs and what-if names)."""
         base = Rules.model_construct()
         return {k: v for k, v in self.model_dump(mode="json").items() if v != base.model_dump(mode="json")[k]}
-
-    def describe(self) -> list[tuple[str, str, str]]:
-        """(rule id, setting, value) rows for the report's 'rules in force' sheet."""
-        return [
-            ("T2", "Projektstart / target group = FSM_BRUTTO in force on", self.project_start.isoformat()),
-            ("T3", "Visited citizens stay in the target group after FSM_BRUTTO ends", _yes(self.visited_stay_in_target_group)),
-            ("M3", "Backdating grace (days)", str(self.backdating_grace_days)),
-            (
-                "D1",
-                "A backdated marking counts from its registration day; overlapping groups: the earlier ends when the later starts; invalid periods ignored",
-                "fixed",
-            ),
-            ("V2", "Deferred visitation counts as accounted for", _yes(self.deferred_counts_as_visited)),
-            ("P2", "Coverage required for tranche 2 (%)", str(self.coverage_required_pct)),
-            ("A1", "Offer types counted as company-directed effort", ", ".join(self.counted_offer_types)),
-            ("P3", "Activity share required (%)", str(self.activity_threshold_pct)),
-            ("P3", "Months running", str(self.activity_months_running)),
-            ("P1-P3", "Tranche split (%)", "/".join(str(p) for p in self.tranche_pcts)),
-            ("P4", "Pool split by target group at start when no allocation file (DKK)", f"{self.fsm1_budget_dkk:,}"),
-            ("P4", "Tranche rounding", "to the øre; the difference on tranche 3"),
-            ("P5", "As-of", "newest markings snapshot extracted by month end; register deliveries up to the month"),
-            ("F9", "FSM2 period", f"{self.fsm2_first_month:%Y-%m} – {self.fsm2_last_month:%Y-%m}"),
-            ("F9", "FSM2 participating municipalities", ", ".join(str(k) for k in self.fsm2_participants)),
-            (
-                "F1/F7",
-                "FSM2 qualifying benefits",
-                ", ".join(self.fsm2_benefits) + f"; INTEGRATIONSYDELSE before {self.fsm2_integrationsydelse_until:%Y-%m}",
-            ),
-            ("F1/F7", "FSM2 minimum age (on the last day of the month)", str(self.fsm2_min_age)),
-            (
-                "F3",
-                "An exemption (FRITAGELSE) in force at month end removes the citizen from the indsatsgruppe that month",
-                "fixed",
-            ),
-            ("F4", "FSM2 groups are not locked: the group in force at month end counts", "fixed"),
-            ("F8", "FSM2 thresholds (%)", ", ".join(str(t) for t in self.fsm2_thresholds_pct)),
-        ]
-
-
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
 
 
 def rules(overrides: Mapping[str, object] | None = None) -> Rules:

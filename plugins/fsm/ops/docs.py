@@ -29,7 +29,7 @@ DAG_DOC = """
 
 Each run computes the monitoring **as of the end of one month M** (P5): the newest markings
 snapshot extracted by the last day of M, and the register deliveries for M and earlier. It
-writes M's visitation, activity share and 30/40/30 tranche status (FSM1; FSM2 in its period)
+writes M's visitation, activity share and tranche status (P1–P3) (FSM1; FSM2 in its period)
 and M's finance report.
 
 | | |

@@ -123,8 +123,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Tranches whose month earned is {m}: paid on the basis of this report.",
     },
     "n_status": {
-        "da": "Tilskud og rater 30/40/30 pr. kommune; udløst = måned hvor betingelsen første gang var opfyldt (P1–P3).",
-        "en": "Grant and 30/40/30 tranches per municipality; earned = first month the condition was met (P1–P3).",
+        "da": "Tilskud og rater {split} pr. kommune; udløst = måned hvor betingelsen første gang var opfyldt (P1–P3).",
+        "en": "Grant and {split} tranches per municipality; earned = first month the condition was met (P1–P3).",
     },
     "n_detail": {
         "da": "Én række pr. kommune og rate, som i tranche_report.csv.",

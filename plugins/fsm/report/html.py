@@ -77,6 +77,7 @@ def render_html(rep: Report, charts: dict[str, object] | None = None) -> str:
     ]
     ctx = {
         "t": t,
+        "split": "/".join(t.number(p) for p in rep.rules.tranche_pcts),  # P1–P3 as configured
         "rep": rep,
         "lang": rep.lang,
         "limit": rep.small_limit - 1,

@@ -106,7 +106,8 @@ def _xlsx_fsm1(b: Book, rep: Report, t: Text) -> None:
             k.grant_source,
         ]
         rows.append(line)
-    b.table(t("sh_status"), t("s_status"), [t("n_status"), *recon], cols, rows)
+    split = "/".join(t.number(p) for p in rep.rules.tranche_pcts)  # P1–P3 as configured
+    b.table(t("sh_status"), t("s_status"), [t("n_status", split=split), *recon], cols, rows)
 
     # 3. totals per tranche
     cols = [
