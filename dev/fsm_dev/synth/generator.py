@@ -7,7 +7,8 @@ flags and rejects can be checked against it.
 
 FSM1's world (fsm1.py) is always built; with FSM2 in `programmes`, FSM2's world (fsm2.py) is
 built on top of it from what FSM1's hands over (`Fsm1World.registers()`), and its rows go after
-FSM1's in the shared files. files.py writes them.
+FSM1's in the shared files. fsm1_output.py and fsm2_output.py turn each world into rows and say
+what the pipeline must find in them; files.py writes the files.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from fsm.contract import PROGRAMMES
-from fsm_dev.synth import files
+from fsm_dev.synth import files, fsm1_output, fsm2_output
 from fsm_dev.synth.common import LAST_DEFAULT_MONTH, LAST_MONTH, month_index
 from fsm_dev.synth.files import FEED_COLUMNS, REJECT_KINDS, REJECT_KINDS_FSM2
 from fsm_dev.synth.fsm1 import DQ_RULES, SCALES, Fsm1World, participants
@@ -118,9 +119,9 @@ def _write(w1: Fsm1World, w2: Fsm2World | None, out: Path, fmt: str) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     files.clean(out)
     months = np.arange(w1.m_lo, w1.m_hi + 1)
-    specs = w1.specs(months)
+    specs = fsm1_output.specs(w1, months)
     if w2 is not None:  # FSM2 rows go after FSM1's in the shared files; uddannelse is its own
-        for rel, (feed, n2, make2) in w2.specs(months).items():
+        for rel, (feed, n2, make2) in fsm2_output.specs(w2, months).items():
             if rel in specs:
                 _f, n1, make1 = specs[rel]
                 specs[rel] = (feed, n1 + n2, files.joined(make1, make2))
@@ -140,8 +141,8 @@ def _write(w1: Fsm1World, w2: Fsm2World | None, out: Path, fmt: str) -> dict:
             "rows": n,
             "rejects": [{"line": line, "kind": kind} for line, kind in lines],
         }
-    result = w1.manifest(months, written)
+    result = fsm1_output.manifest(w1, months, written)
     if w2 is not None:
-        result.update(w2.manifest(months))
-        result["notes"].update(w2.notes())
+        result.update(fsm2_output.manifest(w2, months))
+        result["notes"].update(fsm2_output.notes())
     return result
