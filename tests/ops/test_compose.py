@@ -140,13 +140,24 @@ NOT_DEPLOYED = {
 
 
 def test_every_variable_the_code_reads_is_set_by_the_stack(stack):
+    """Every setting of fsm.config.Settings (the only FSM_* reader) and every other variable read in
+    plugins/ or dags/ is set by docker-compose, unless NOT_DEPLOYED says why not."""
+    from fsm.config import Settings, env_name
+
+    read = {env_name(field) for field in Settings.model_fields}
     pattern = re.compile(r"""(?:environ(?:\.get|\.setdefault)?[(\[]|getenv\()\s*f?["']((?:FSM|AIRFLOW)_[A-Z0-9_]+)""")
-    read = set()
     for path in [*(ROOT / "plugins").rglob("*.py"), *(ROOT / "dags").rglob("*.py")]:
         read |= set(pattern.findall(path.read_text()))
-    assert {"FSM_LANDING", "FSM_REPORTS_DIR", "FSM_WAIT_HOURS", "FSM_RULE_"} <= read  # the scan sees them
+    # the Airflow connections the code looks up by environment variable (config.airflow_connection_env)
+    read |= {
+        f"AIRFLOW_CONN_{c.upper()}"
+        for c in re.findall(
+            r'airflow_connection_env\("(\w+)"\)', "".join(p.read_text() for p in (ROOT / "plugins").rglob("*.py"))
+        )
+    }
+    assert {"FSM_LANDING", "FSM_REPORTS_DIR", "FSM_WAIT_HOURS", "AIRFLOW_CONN_FSM_WAREHOUSE"} <= read  # the scan sees them
     env = stack["x-airflow-common"]["environment"]
-    for name in sorted(read - set(NOT_DEPLOYED) - {"FSM_RULE_", "AIRFLOW_HOME"}):
+    for name in sorted(read - set(NOT_DEPLOYED) - {"AIRFLOW_HOME", "AIRFLOW_CONN_"}):  # AIRFLOW_CONN_: config.airflow_connection_env
         assert name in env, f"{name} is read by the code but docker-compose.yml does not set it"
     assert env["FSM_PROGRAMMES"] == "FSM1,FSM2" and float(env["FSM_WAIT_HOURS"]) == 24 * 9
 
