@@ -29,7 +29,7 @@ def test_noop_twin_replaces_every_pipeline_call_of_the_dag():
 
     dag_text = (ROOT / "dags" / "fsm_monthly_monitoring.py").read_text(encoding="utf-8")
     called = set(re.findall(r"from fsm\.pipeline import (\w+)", dag_text))
-    assert called, "the DAG file no longer imports its work from fsm.pipeline: update fsm.bench_noop"
+    assert called, "the DAG file no longer imports its work from fsm.pipeline: update fsm_dev.bench.noop"
     assert called <= set(NOOPS), f"not replaced by the no-op twin: {sorted(called - set(NOOPS))}"
     assert "fsm.pipeline" not in re.sub(r"from fsm\.pipeline import \w+", "", dag_text), "another use of fsm.pipeline"
     for name, fn in NOOPS.items():
