@@ -18,8 +18,10 @@ PARAMS = {  # the trigger form: one month, or the backfill up to it
     "backfill": Param(False, type="boolean", title="Backfill 2017-08 … month",
                       description="Compute every month from 2017-08 to this month in one set-based pass and write them all."),
 }  # fmt: skip
-# A task failing after its last retry alerts where the Airflow connection fsm_alerts says (e-mail, webhook).
-DEFAULT_ARGS = {"owner": "star-monitoring", "retries": 2, "retry_delay": pendulum.duration(minutes=5),
+# Transient errors (a lost connection, a storage timeout) retry after 1, 2, 4 min; bad input or settings
+# fail at once (fsm.errors.PermanentError). A task failing for good alerts via the connection fsm_alerts.
+DEFAULT_ARGS = {"owner": "star-monitoring", "retries": 3, "retry_delay": pendulum.duration(minutes=1),
+                "retry_exponential_backoff": 2.0, "max_retry_delay": pendulum.duration(minutes=15),
                 "on_failure_callback": FsmAlert()}  # fmt: skip
 
 
@@ -56,10 +58,10 @@ def fsm_monthly_monitoring():
         import logging
         from datetime import date
 
-        from fsm.pipeline import wait_check
+        from fsm.pipeline import poke
 
         month = _month(context)
-        missing = wait_check(date.fromisoformat(month), context["dag_run"].start_date)
+        missing = poke(date.fromisoformat(month), context["dag_run"].start_date)
         if missing:
             logging.getLogger("fsm").warning("month %s still waits for: %s", month[:7], "; ".join(missing))
         return PokeReturnValue(is_done=not missing, xcom_value=month)

@@ -22,6 +22,7 @@ from pydantic import Field, PositiveInt, SecretStr, ValidationError, field_valid
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from fsm import contract
+from fsm.errors import PermanentError
 
 ENV_PREFIX = "FSM_"
 RULE_PREFIX = "FSM_RULE_"
@@ -34,7 +35,7 @@ Programme = Literal["FSM1", "FSM2"]
 Severity = Literal["error", "warning"]
 
 
-class SettingsError(ValueError):
+class SettingsError(PermanentError, ValueError):
     """An `FSM_*` variable (or a what-if override) with a value that cannot be used; names it."""
 
 
@@ -119,11 +120,6 @@ PROJECT_ROOT = _BOOT.project_root
 SQL_DIR = PROJECT_ROOT / "include" / "sql"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 DATA_DIR = _BOOT.data_folder
-
-
-def airflow_connection_env(conn_id: str) -> str | None:
-    """An Airflow connection given as an environment variable (AIRFLOW_CONN_<ID>), the way Airflow reads it."""
-    return os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}") or None
 
 
 def landing_root() -> str:

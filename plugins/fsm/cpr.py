@@ -16,7 +16,9 @@ from functools import cache
 from stdnum.dk import cpr as stdnum_cpr
 from stdnum.exceptions import ValidationError
 
-from fsm.config import DEVELOPMENT_PSEUDONYM_KEY, airflow_connection_env, env_name, settings
+from fsm import connections
+from fsm.config import DEVELOPMENT_PSEUDONYM_KEY, env_name, settings
+from fsm.errors import PermanentError
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +28,7 @@ log = logging.getLogger(__name__)
 _CPR_LIKE = re.compile(r"\d{6,}[ \-\u2010-\u2015]?\d{4,}")
 
 
-class PseudonymKeyError(RuntimeError):
+class PseudonymKeyError(PermanentError, RuntimeError):
     pass
 
 
@@ -40,8 +42,8 @@ def pseudonym_key() -> bytes:
     if not key:
         if s.production:
             raise PseudonymKeyError(
-                f"{env_name('env')}={s.env} but no {env_name('pseudonym_key')} (or Airflow connection 'fsm_pseudonym') "
-                "is set; refusing to pseudonymise with the public development key."
+                f"no pseudonym key under {env_name('env')}={s.env}: {connections.where_defined(connections.PSEUDONYM)} "
+                f"or set {env_name('pseudonym_key')}; refusing to pseudonymise with the public development key"
             )
         log.warning(
             "USING THE BUILT-IN DEVELOPMENT PSEUDONYM KEY: person_keys are not secret. "
@@ -55,14 +57,8 @@ def pseudonym_key() -> bytes:
 
 
 def _key_from_airflow() -> str | None:
-    if not airflow_connection_env("fsm_pseudonym"):
-        return None
-    try:  # only inside Airflow; the env-var connection needs no metadata database
-        from airflow.sdk import Connection
-
-        return Connection.get("fsm_pseudonym").password
-    except Exception:  # noqa: BLE001 - fall back to the env/dev key with its warning
-        return None
+    conn = connections.lookup(connections.PSEUDONYM)
+    return conn.password if conn is not None else None
 
 
 _PLAIN = re.compile(r"[0-9]{6}-?[0-9]{4}")

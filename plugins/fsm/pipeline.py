@@ -6,15 +6,34 @@ Every function takes the as-of month and returns a small JSON-able dict of count
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from fsm import months
 from fsm.config import env_name, settings
 from fsm.contract import REGISTER_FEEDS
+from fsm.errors import PermanentError
 from fsm.ingest.landing import LandingZone
 
 log = logging.getLogger(__name__)
+
+
+def final_on_permanent_errors(fn: Callable) -> Callable:
+    """At the task boundary: a PermanentError (bad file, bad setting, …) fails the task at once, without
+    the DAG's retries (AirflowFailException); any other error is left to the retries with backoff."""
+
+    @functools.wraps(fn)
+    def task_function(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except PermanentError as exc:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(f"{exc} [{type(exc).__name__}: not retried, waiting cannot fix it]") from exc
+
+    return task_function
 
 
 def missing_files(month: date, root: str | None = None) -> list[str]:
@@ -30,7 +49,7 @@ def missing_files(month: date, root: str | None = None) -> list[str]:
     return missing
 
 
-class MissingFilesError(RuntimeError):
+class MissingFilesError(PermanentError, RuntimeError):
     """Month M's files did not arrive in time; the message names each missing file."""
 
 
@@ -45,6 +64,12 @@ def _no_programme_error(month: date) -> Exception:
         f"{r.project_last_month:%Y-%m}, FSM2 {r.fsm2_first_month:%Y-%m} – {r.fsm2_last_month:%Y-%m}; "
         f"{env_name('programmes')}={','.join(settings().programmes)}): trigger the run with a month in a period"
     )
+
+
+@final_on_permanent_errors
+def poke(month: date, waiting_since: datetime | None) -> list[str]:
+    """The sensor's poke (wait_check at the task boundary): giving up after the wait limit is final."""
+    return wait_check(month, waiting_since)
 
 
 def wait_check(month: date, waiting_since: datetime | None, root: str | None = None) -> list[str]:
@@ -65,6 +90,7 @@ def wait_check(month: date, waiting_since: datetime | None, root: str | None = N
     return missing
 
 
+@final_on_permanent_errors
 def prepare_warehouse() -> dict[str, object]:
     from fsm import warehouse
 
@@ -72,24 +98,28 @@ def prepare_warehouse() -> dict[str, object]:
     return {"warehouse": warehouse.describe_url(), "migrations_applied": applied}
 
 
+@final_on_permanent_errors
 def ingest(feed: str, month: date) -> dict[str, object]:
     from fsm.ingest import ingest_feed
 
     return ingest_feed(feed, month)
 
 
+@final_on_permanent_errors
 def transform(month: date, backfill: bool = False) -> dict[str, object]:
     from fsm.transform import run_month
 
     return run_month(month, write_all_months=backfill)
 
 
+@final_on_permanent_errors
 def quality_inputs(month: date) -> dict[str, object]:
     from fsm.quality import check_inputs
 
     return check_inputs(month)
 
 
+@final_on_permanent_errors
 def quality_markings(month: date, backfill: bool = False) -> dict[str, object]:
     """Month M through GX; in a backfill the earlier months' violations too (same SQL), so a
     backfill leaves the same rows as month-by-month runs."""
@@ -102,12 +132,14 @@ def quality_markings(month: date, backfill: bool = False) -> dict[str, object]:
     return check_markings_with_gx(month)
 
 
+@final_on_permanent_errors
 def quality_marts(month: date) -> dict[str, object]:
     from fsm.quality import check_marts
 
     return check_marts(month)
 
 
+@final_on_permanent_errors
 def report(month: date, backfill: bool = False) -> dict[str, object]:
     """The finance report for M; a backfill writes every month's report (oldest first)."""
     from fsm.config import rules

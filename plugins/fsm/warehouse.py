@@ -7,7 +7,6 @@ connection `fsm_warehouse`, else a private PostgreSQL started on demand by `pgse
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Generator, Mapping
@@ -16,11 +15,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from urllib.parse import quote, urlencode
 
 import psycopg
 
-from fsm.config import SQL_DIR, airflow_connection_env, embedded_pgdata, settings
+from fsm import connections
+from fsm.config import SQL_DIR, embedded_pgdata, env_name, settings
 
 log = logging.getLogger(__name__)
 
@@ -30,26 +29,20 @@ _MIGRATION_LOCK = 7_401_001  # pg_advisory_xact_lock key for schema changes
 
 @cache
 def url() -> str:
-    """The libpq URL of the warehouse (resolved once per process)."""
-    explicit = settings().warehouse_url or _airflow_conn_url(airflow_connection_env("fsm_warehouse"))
-    if explicit:
-        return _libpq_url(explicit)
+    """The libpq URL of the warehouse (resolved once per process): the warehouse_url setting (local
+    override), else the Airflow connection fsm_warehouse, else — never in production — an embedded one."""
+    s = settings()
+    if s.warehouse_url:
+        return _libpq_url(s.warehouse_url)
+    conn = connections.lookup(connections.WAREHOUSE)
+    if conn is not None:
+        return connections.postgres_url(conn)
+    if s.production:
+        raise connections.MissingConnectionError(
+            f"no warehouse: {env_name('env')}={s.env} allows no embedded PostgreSQL; "
+            f"{connections.where_defined(connections.WAREHOUSE)} or set {env_name('warehouse_url')}"
+        )
     return _embedded_url()
-
-
-def _airflow_conn_url(raw: str | None) -> str | None:
-    """An Airflow connection in JSON form as a postgresql:// URL; the URI form is returned as is."""
-    if not raw or not raw.lstrip().startswith("{"):
-        return raw
-    c = json.loads(raw)
-    extra = c.get("extra") or {}
-    extra = json.loads(extra) if isinstance(extra, str) else extra
-    auth = ""
-    if c.get("login"):
-        auth = quote(c["login"], safe="") + (":" + quote(c["password"], safe="") if c.get("password") else "") + "@"
-    host = (c.get("host") or "") + (f":{c['port']}" if c.get("port") else "")
-    query = urlencode({k: str(v) for k, v in extra.items()})
-    return f"postgresql://{auth}{host}/{quote(c.get('schema') or '', safe='')}" + (f"?{query}" if query else "")
 
 
 def _libpq_url(raw: str) -> str:

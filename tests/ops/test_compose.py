@@ -148,16 +148,13 @@ def test_every_variable_the_code_reads_is_set_by_the_stack(stack):
     pattern = re.compile(r"""(?:environ(?:\.get|\.setdefault)?[(\[]|getenv\()\s*f?["']((?:FSM|AIRFLOW)_[A-Z0-9_]+)""")
     for path in [*(ROOT / "plugins").rglob("*.py"), *(ROOT / "dags").rglob("*.py")]:
         read |= set(pattern.findall(path.read_text()))
-    # the Airflow connections the code looks up by environment variable (config.airflow_connection_env)
-    read |= {
-        f"AIRFLOW_CONN_{c.upper()}"
-        for c in re.findall(
-            r'airflow_connection_env\("(\w+)"\)', "".join(p.read_text() for p in (ROOT / "plugins").rglob("*.py"))
-        )
-    }
+    # the Airflow connections the code looks up (fsm.connections); a deployment gives them by environment
+    from fsm.connections import CONN_IDS
+
+    read |= {f"AIRFLOW_CONN_{c.upper()}" for c in CONN_IDS}
     assert {"FSM_LANDING", "FSM_REPORTS_DIR", "FSM_WAIT_HOURS", "AIRFLOW_CONN_FSM_WAREHOUSE"} <= read  # the scan sees them
     env = stack["x-airflow-common"]["environment"]
-    for name in sorted(read - set(NOT_DEPLOYED) - {"AIRFLOW_HOME", "AIRFLOW_CONN_"}):  # AIRFLOW_CONN_: config.airflow_connection_env
+    for name in sorted(read - set(NOT_DEPLOYED) - {"AIRFLOW_HOME"}):
         assert name in env, f"{name} is read by the code but docker-compose.yml does not set it"
     assert env["FSM_PROGRAMMES"] == "FSM1,FSM2" and float(env["FSM_WAIT_HOURS"]) == 24 * 9
 

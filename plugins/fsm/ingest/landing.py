@@ -14,9 +14,10 @@ import fsspec
 
 from fsm.config import env_name, landing_root, max_file_bytes
 from fsm.contract import FEEDS
+from fsm.errors import PermanentError
 
 
-class LandingError(RuntimeError):
+class LandingError(PermanentError, RuntimeError):
     """A landing file that cannot be used as a whole; the message names the file."""
 
 

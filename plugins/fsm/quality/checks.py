@@ -16,12 +16,13 @@ from datetime import date
 from fsm import months
 from fsm.config import rules
 from fsm.contract import MARKING_RULES
+from fsm.errors import PermanentError
 from fsm.warehouse import connect, sql_path
 
 log = logging.getLogger(__name__)
 
 
-class DataQualityError(RuntimeError):
+class DataQualityError(PermanentError, RuntimeError):
     pass
 
 
