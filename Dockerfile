@@ -1,14 +1,12 @@
 # The pipeline image: the official Airflow 3.3 slim image (core only, so our pinned requirements meet no
 # preinstalled providers' pins) plus requirements.txt (the runtime set only: no test or dev tool, those are
-# in requirements-dev.txt) and the Celery provider for the `celery` profile.
-# Checked here with `pip install --dry-run -r requirements.txt apache-airflow-providers-celery==3.26.0`:
-# it adds celery, kombu, redis, flower and changes none of the pins.
+# in requirements-dev.txt; the Celery provider for the `celery` profile is pinned there too).
 ARG AIRFLOW_IMAGE=apache/airflow:slim-3.3.2-python3.11
 FROM ${AIRFLOW_IMAGE}
 
 COPY --chown=airflow:root requirements.txt /requirements.txt
 # apache-airflow is pinned again so pip can never move the image's own Airflow.
-RUN pip install --no-cache-dir "apache-airflow==3.3.2" -r /requirements.txt "apache-airflow-providers-celery==3.26.0"
+RUN pip install --no-cache-dir "apache-airflow==3.3.2" -r /requirements.txt
 
 # The code is baked in too (a self-contained image); docker-compose mounts the working copy over it.
 # Only the runtime: the dev tooling (dev/fsm_dev: synthetic source, benchmark, local runner) and the
