@@ -57,6 +57,13 @@ def landing(tmp_path, monkeypatch):
     return root
 
 
+def pytest_runtest_setup(item):
+    if "browser" in item.keywords:
+        from support.browser import require_chromium
+
+        require_chromium()  # skip locally, fail under CI=true
+
+
 def pytest_addoption(parser):
     parser.addoption("--stack", action="store_true", help="run tests/stack: the whole Airflow stack (make stack-test)")
 

@@ -23,10 +23,11 @@ from urllib.parse import quote
 
 import pytest
 
+from support.browser import CHROMIUM, require_chromium
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 DAG_ID = "fsm_monthly_monitoring"
 DISPLAY_NAME = "FSM monthly monitoring (Flere skal med)"
 STARTUP_TIMEOUT = 150
@@ -71,9 +72,7 @@ def _write_reports(root: Path) -> None:
 
 @pytest.fixture(scope="module")
 def airflow_ui(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.skip(f"no headless Chromium at {CHROMIUM}")
-    pytest.importorskip("playwright.sync_api")
+    require_chromium()
     home = tmp_path_factory.mktemp("airflow_home")
     reports = tmp_path_factory.mktemp("reports")
     _write_reports(reports)

@@ -16,12 +16,12 @@ from urllib.parse import unquote
 import pytest
 
 from fsm.quality.data_docs import ASSETS, VENDOR_DIR, localise, remote_assets
+from support.browser import CHROMIUM
 
 CDN_HOSTS = (
     "bootstrapcdn.com", "code.jquery.com", "cdnjs.cloudflare.com", "unpkg.com", "cdn.jsdelivr.net",
     "amazonaws.com", "fonts.googleapis.com", "fonts.gstatic.com",
 )  # fmt: skip
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run",
@@ -151,7 +151,6 @@ def test_assets_land_in_static_vendor(site):
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
 def test_offline_rendering_in_chromium(site):
     from playwright.sync_api import sync_playwright
 

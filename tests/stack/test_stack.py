@@ -31,13 +31,13 @@ from urllib.parse import quote
 
 import pytest
 
+from support.browser import CHROMIUM, require_chromium
 from support.db import server_url, throwaway_database
 from support.mailbox import mail_catcher
 
 pytestmark = pytest.mark.stack
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 DAG_ID = "fsm_monthly_monitoring"
 MONTH = "2019-01"  # FSM1 and FSM2 both in force (F9): every model and report part runs
 COMPONENTS = ("dag-processor", "scheduler", "triggerer", "api-server")
@@ -278,8 +278,7 @@ def test_the_warehouse_and_report_hold_the_month(stack, finished_run):
 
 @pytest.fixture(scope="module")
 def page(stack):
-    if not CHROMIUM.exists():
-        pytest.skip(f"no headless Chromium at {CHROMIUM}")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
