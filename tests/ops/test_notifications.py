@@ -77,9 +77,9 @@ def test_without_the_connection_an_alert_is_only_logged(monkeypatch, caplog):
     assert "no Airflow connection 'fsm_alerts'" in caplog.text and "ingest.ingest_timer failed" in caplog.text
 
 
-def test_an_http_connection_posts_to_a_chat_webhook(monkeypatch):
-    from fsm.ops.notify import FsmAlert
-
+@pytest.fixture
+def webhook():
+    """A JSON webhook receiver on a free port: yields (base URL, received [(path, payload)])."""
     received = []
 
     class Hook(http.server.BaseHTTPRequestHandler):
@@ -94,15 +94,46 @@ def test_an_http_connection_posts_to_a_chat_webhook(monkeypatch):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/hooks/fsm"
-        monkeypatch.setenv("AIRFLOW_CONN_FSM_ALERTS", json.dumps({"conn_type": "http", "host": url}))
-        FsmAlert()(_failure_context())
+        yield f"127.0.0.1:{server.server_address[1]}", received
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_an_http_connection_posts_to_a_json_webhook_through_apprise(monkeypatch, webhook):
+    from fsm.ops.notify import FsmAlert
+
+    base, received = webhook
+    monkeypatch.setenv("AIRFLOW_CONN_FSM_ALERTS", json.dumps({"conn_type": "http", "host": f"http://{base}/hooks/fsm"}))
+    FsmAlert()(_failure_context())
     ((path, payload),) = received
     assert path == "/hooks/fsm"
-    assert payload["text"].startswith("**[FSM] 2018-03: ingest.ingest_timer failed")
+    assert payload["title"] == "[FSM] 2018-03: ingest.ingest_timer failed (fsm_monthly_monitoring)"  # no '**' markup
+    assert payload["type"] == "failure" and "What to do: the message names the file and the problem" in payload["message"]
+    assert "010190-1234" not in payload["message"]
+
+
+def test_an_apprise_connection_sends_through_its_own_config(monkeypatch, webhook):
+    """conn_type apprise (the provider's own form): the config extra names the service URL(s)."""
+    from fsm.ops.notify import FsmAlert
+
+    base, received = webhook
+    conn = {"conn_type": "apprise", "extra": {"config": {"path": f"json://{base}/chat"}}}
+    monkeypatch.setenv("AIRFLOW_CONN_FSM_ALERTS", json.dumps(conn))
+    FsmAlert()(_failure_context())
+    ((path, payload),) = received
+    assert path == "/chat" and payload["title"].startswith("[FSM] 2018-03: ingest.ingest_timer failed")
+
+
+@pytest.mark.parametrize(("state", "sent"), [("running", True), ("queued", True), ("failed", False), ("success", False)])
+def test_the_slow_run_alert_goes_only_for_a_run_still_running(alerts_to, state, sent):
+    """Airflow 3.3.2 prunes deadlines only on success (apache/airflow#60927): a failed run's deadline still fires."""
+    from fsm.ops.notify import FsmAlert
+
+    run = {"dag_id": "fsm_monthly_monitoring", "dag_run_id": "scheduled__2018-03-01", "state": state, "conf": {}}
+    context = {"dag_run": run, "deadline": {"id": "d1", "deadline_time": "2018-04-01T09:00:00+00:00"}}
+    asyncio.run(FsmAlert(kind="deadline", context=context).async_notify(context))
+    assert len(alerts_to) == (1 if sent else 0)
 
 
 def test_the_slow_run_alert_runs_as_the_triggerer_runs_it(alerts_to):

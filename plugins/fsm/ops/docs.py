@@ -39,7 +39,7 @@ and M's finance report.
 | **Report** | *Tranche report* and *Data Docs* buttons under **Extra Links** of any task instance; the run's **Report** tab; **Browse → FSM reports** for every month |
 | **Files** | `@reports_dir@/<YYYY-MM>/tranche_report.{xlsx,html,csv}` and `…/data_docs/` |
 | **Warehouse** | Airflow connection `fsm_warehouse` (`@warehouse_url@` overrides it; default: embedded PostgreSQL under `data/pg`) |
-| **Alerts** | a task failing after its retries, and a run 6 h past the usual duration, go where connection `fsm_alerts` says (SMTP mail; `http` = chat webhook). Without it they are only logged. |
+| **Alerts** | a task failing after its retries, and a run 6 h past the usual duration, go where connection `fsm_alerts` says (SMTP mail; `apprise` = chat via Apprise; `http` = JSON webhook; a slow-run alert only while the run still runs). Without it they are only logged. |
 
 ## Run a month by hand, or a backfill
 **Trigger** (▶) → fill **Month (YYYY-MM)** → Trigger. Leave *Backfill* off to compute that one

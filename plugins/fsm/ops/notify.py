@@ -4,18 +4,20 @@ One Airflow connection, `fsm_alerts`, says where alerts go (so ops change it wit
 - conn_type `smtp` (the default channel): the SMTP provider's SmtpNotifier sends the mail; host, port,
   login and password as usual, extra `to` (a list or comma-separated) and `from_email`, plus the
   provider's own extras (`disable_ssl`, `disable_tls`, `timeout`).
-- conn_type `http`: a chat webhook (Teams, Slack, Mattermost): POST `{"text": ...}` to the host URL.
+- conn_type `apprise`: chat (Slack, Teams workflows, Mattermost, …) through the Apprise provider; the
+  connection's `config` extra holds the Apprise URL(s) (`{"path": "slack://…"}`); Apprise renders the text
+  for each service.
+- conn_type `http`/`https`: a generic JSON webhook, sent by Apprise too (`json://…`: title, message, type).
 Without the connection an alert is only logged: local runs and tests need no mail server.
+A slow-run (deadline) alert is only sent while the run is still running: Airflow 3.3.2 keeps the
+deadlines of failed runs (apache/airflow#60927), so their callback would warn about a finished run.
 """
 
 from __future__ import annotations
 
-import asyncio
 import html
-import json
 import logging
 import re
-import urllib.request
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -27,6 +29,7 @@ from fsm.config import settings
 log = logging.getLogger(__name__)
 
 ALERT_CONN_ID = "fsm_alerts"
+CHAT_TYPES = ("apprise", "http", "https")  # everything else is mailed (SMTP, the default)
 
 
 class FsmAlert(BaseNotifier):
@@ -45,13 +48,15 @@ class FsmAlert(BaseNotifier):
         from airflow.sdk.exceptions import AirflowNotFoundException
 
         subject, lines = message(self.kind, context)
+        if not still_running(self.kind, context):
+            return
         try:
             conn = BaseHook.get_connection(self.conn_id)
         except AirflowNotFoundException:
             log.warning("no Airflow connection %r: alert only logged. %s | %s", self.conn_id, subject, " | ".join(lines))
             return
-        if conn.conn_type in ("http", "https"):
-            _post_webhook(conn, subject, lines)
+        if conn.conn_type in CHAT_TYPES:
+            _apprise_notifier(conn, self.kind, subject, lines).notify(context)
         else:
             _smtp_notifier(conn, subject, lines).notify(context)
         log.info("alert sent via %s connection %r: %s", conn.conn_type, self.conn_id, subject)
@@ -61,16 +66,29 @@ class FsmAlert(BaseNotifier):
         from airflow.sdk.exceptions import AirflowNotFoundException
 
         subject, lines = message(self.kind, context)
+        if not still_running(self.kind, context):
+            return
         try:
             conn = await BaseHook.aget_connection(self.conn_id)
         except AirflowNotFoundException:
             log.warning("no Airflow connection %r: alert only logged. %s | %s", self.conn_id, subject, " | ".join(lines))
             return
-        if conn.conn_type in ("http", "https"):
-            await asyncio.to_thread(_post_webhook, conn, subject, lines)
+        if conn.conn_type in CHAT_TYPES:
+            await _apprise_notifier(conn, self.kind, subject, lines).async_notify(context)
         else:
             await _smtp_notifier(conn, subject, lines).async_notify(context)
         log.info("alert sent via %s connection %r: %s", conn.conn_type, self.conn_id, subject)
+
+
+def still_running(kind: str, context) -> bool:
+    """A failure alert always goes; a slow-run alert only while its run is still queued or running."""
+    if kind != "deadline":
+        return True
+    state = str((context.get("dag_run") or {}).get("state") or "running").lower()
+    if state in ("running", "queued"):
+        return True
+    log.info("slow-run alert dropped: the run already ended (%s); its failure alert, if any, went out then", state)
+    return False
 
 
 def message(kind: str, context) -> tuple[str, list[str]]:
@@ -151,12 +169,24 @@ def _linkify(text: str) -> str:
     return re.sub(r"(https?://[^\s<]+)", r'<a href="\1">\1</a>', text)
 
 
-def _post_webhook(conn, subject: str, lines: list[str]) -> None:
-    url = conn.host if "://" in (conn.host or "") else f"{conn.conn_type}://{conn.host}{f':{conn.port}' if conn.port else ''}"
-    payload = json.dumps({"text": "\n\n".join([f"**{subject}**", *lines])}).encode()
-    request = urllib.request.Request(url, data=payload, headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(request, timeout=float(conn.extra_dejson.get("timeout", 30))) as response:
-        response.read()
+def _apprise_notifier(conn, kind: str, subject: str, lines: list[str]):
+    """Chat through the Apprise provider: conn_type apprise uses the connection's own Apprise config; an
+    http(s) connection is a generic JSON webhook (Apprise's json:// and jsons:// services)."""
+    from airflow.providers.apprise.notifications.apprise import AppriseNotifier
+    from apprise import NotifyFormat, NotifyType
+
+    config = None
+    if conn.conn_type in ("http", "https"):
+        url = conn.host if "://" in (conn.host or "") else f"{conn.conn_type}://{conn.host}{f':{conn.port}' if conn.port else ''}"
+        config = re.sub(r"^http(s?)://", lambda m: "jsons://" if m.group(1) else "json://", url)
+    return AppriseNotifier(
+        title=subject,
+        body="\n\n".join(lines),
+        notify_type=NotifyType.WARNING if kind == "deadline" else NotifyType.FAILURE,
+        body_format=NotifyFormat.TEXT,
+        config=config,
+        apprise_conn_id=conn.conn_id,
+    )
 
 
 def slow_run_alert(last_runs: int = 6):
