@@ -17,5 +17,8 @@ COPY --chown=airflow:root include/ /opt/airflow/include/
 COPY --chown=airflow:root expectations/ /opt/airflow/expectations/
 COPY --chown=airflow:root resources/ /opt/airflow/resources/
 
+# run_log records which code made a month's figures: `docker build --build-arg CODE_VERSION=$(git describe --always)`.
+ARG CODE_VERSION=unknown
 ENV PYTHONPATH=/opt/airflow/plugins \
+    FSM_CODE_VERSION=${CODE_VERSION} \
     FSM_PROJECT_ROOT=/opt/airflow

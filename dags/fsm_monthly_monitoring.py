@@ -114,7 +114,8 @@ def fsm_monthly_monitoring():
 
             from fsm.pipeline import transform
 
-            return transform(date.fromisoformat(month), backfill=bool(context["params"]["backfill"]))
+            backfill, run = bool(context["params"]["backfill"]), context["dag_run"]
+            return transform(date.fromisoformat(month), backfill, run_id=run.run_id, started_at=run.start_date)
 
         @task(multiple_outputs=True, doc_md=TASK_DOCS["check_marts"])
         def check_marts(month: str) -> dict:

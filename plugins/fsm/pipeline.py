@@ -106,10 +106,15 @@ def ingest(feed: str, month: date) -> dict[str, object]:
 
 
 @final_on_permanent_errors
-def transform(month: date, backfill: bool = False) -> dict[str, object]:
+def transform(
+    month: date, backfill: bool = False, run_id: str | None = None, started_at: datetime | None = None
+) -> dict[str, object]:
+    """The marts for M (or every month up to M); run_log records the Airflow run that made them."""
     from fsm.transform import run_month
+    from fsm.transform.run_log import RunInfo
 
-    return run_month(month, write_all_months=backfill)
+    run = RunInfo(run_id, started_at or datetime.now(UTC)) if run_id else RunInfo()
+    return run_month(month, write_all_months=backfill, run=run)
 
 
 @final_on_permanent_errors

@@ -132,6 +132,7 @@ NOT_DEPLOYED = {
     "FSM_WAREHOUSE_URL": "local override; a deployment gives the Airflow connection fsm_warehouse",
     "FSM_PSEUDONYM_KEY": "local override; a deployment gives the Airflow connection fsm_pseudonym",
     "FSM_PROJECT_ROOT": "the image's layout (/opt/airflow) is the code's own default",
+    "FSM_CODE_VERSION": "baked into the image (Dockerfile ARG CODE_VERSION), recorded in run_log",
     "FSM_BENCH_SCALE": "make bench only",
     "FSM_SYNTH_SCALE": "make run's synthetic landing zone only",
     "FSM_TEST_PG_URL": "tests only",

@@ -14,6 +14,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "generated": {"da": "Dannet", "en": "Generated"},
     "snapshot": {"da": "Markeringsudtræk", "en": "Markings snapshot"},
     "computed": {"da": "Beregnet", "en": "Computed"},
+    "made_by": {
+        "da": "kørsel {run} · kodeversion {code} · færdig {at}",
+        "en": "run {run} · code version {code} · finished {at}",
+    },
     "internal": {
         "da": "INTERN – indeholder små tal (1–{m}); må ikke offentliggøres",
         "en": "INTERNAL – contains small numbers (1–{m}); not for publication",

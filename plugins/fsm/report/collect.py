@@ -91,8 +91,10 @@ def collect(conn, month: date, lang: str | None = None) -> Report:
     )
     run_log = _dicts(
         conn.execute(
-            "select programme, step, snapshot_file, snapshot_date, register_files, rows_written, finished_at from run_log"
-            " where as_of_month = %(m)s and programme in ('FSM1', 'FSM2') order by programme, step",
+            "select distinct on (programme, step) programme, step, run_id, code_version, snapshot_file, snapshot_date,"
+            " register_files, rows_written, finished_at from run_log"  # the newest run of the month made the figures
+            " where as_of_month = %(m)s and programme in ('FSM1', 'FSM2') and what_if is null"
+            " order by programme, step, finished_at desc",
             p,
         )
     )

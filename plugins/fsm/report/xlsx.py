@@ -308,7 +308,8 @@ def _xlsx_basis(b: Book, rep: Report, t: Text) -> None:
             [
                 "P5",
                 f"{t('computed')} ({lg['programme']}, {lg['step']})",
-                f"{lg['finished_at']:%Y-%m-%d %H:%M} · {t('snapshot')} {lg['snapshot_date'] or ''}",
+                t("made_by", run=lg["run_id"], code=lg["code_version"] or "?", at=f"{lg['finished_at']:%Y-%m-%d %H:%M}")
+                + f" · {t('snapshot')} {lg['snapshot_date'] or ''}",
             ]
         )
     rows += [

@@ -15,7 +15,8 @@ from datetime import date
 from fsm import months
 from fsm.config import rules, settings
 from fsm.report.basis import fill_english
-from fsm.transform import manifest
+from fsm.transform import manifest, run_log
+from fsm.transform.run_log import RunInfo
 from fsm.warehouse import connect, sql_file
 
 log = logging.getLogger(__name__)
@@ -33,34 +34,35 @@ def active_programmes(month: date) -> list[str]:
     return out
 
 
-def run_month(month: date, write_all_months: bool = False) -> dict[str, object]:
+def run_month(month: date, write_all_months: bool = False, run: RunInfo | None = None) -> dict[str, object]:
     """Every programme active in `month`, each in its own transaction."""
+    run = run or RunInfo()
     out: dict[str, object] = {"month": months.label(month), "programmes": active_programmes(month)}
     if "FSM1" in out["programmes"]:
-        out["FSM1"] = run_fsm1(month, write_all_months)
+        out["FSM1"] = run_fsm1(month, write_all_months, run)
     if "FSM2" in out["programmes"]:
-        out["FSM2"] = run_fsm2(month, write_all_months)
+        out["FSM2"] = run_fsm2(month, write_all_months, run)
     return out
 
 
-def run_fsm1(month: date, write_all_months: bool = False) -> dict[str, object]:
+def run_fsm1(month: date, write_all_months: bool = False, run: RunInfo | None = None) -> dict[str, object]:
     """Compute FSM1 as of every month from project start to `month`; write `month` (or all)."""
     r = rules()
     first = r.project_start.replace(day=1)
     if month < first:
         raise ValueError(f"{months.label(month)} is before the FSM1 project start {months.label(first)}")
-    return _run(manifest.FSM1, first, month, write_all_months)
+    return _run(manifest.FSM1, first, month, write_all_months, run or RunInfo())
 
 
-def run_fsm2(month: date, write_all_months: bool = False) -> dict[str, object]:
+def run_fsm2(month: date, write_all_months: bool = False, run: RunInfo | None = None) -> dict[str, object]:
     """FSM2 (F1–F9) as of every month from its start to `month`; write `month` (or all)."""
     first = rules().fsm2_first_month
     if month < first:
         raise ValueError(f"{months.label(month)} is before the FSM2 start {months.label(first)}")
-    return _run(manifest.FSM2, first, month, write_all_months)
+    return _run(manifest.FSM2, first, month, write_all_months, run or RunInfo())
 
 
-def _run(prog: manifest.Programme, first: date, month: date, write_all_months: bool) -> dict[str, object]:
+def _run(prog: manifest.Programme, first: date, month: date, write_all_months: bool, run: RunInfo) -> dict[str, object]:
     r = rules()
     programme = prog.name
     where_programme = f"programme = '{programme}' and " if prog.shared_marts else ""
@@ -90,14 +92,7 @@ def _run(prog: manifest.Programme, first: date, month: date, write_all_months: b
             written[mart.name] = cur.rowcount
             timings[mart.name] = round(time.perf_counter() - t0, 3)
         snap = conn.execute("select snapshot_date from int_asof_months where as_of_month = %s", (month,)).fetchone()
-        for m in write:
-            conn.execute(
-                "insert into run_log (as_of_month, programme, step, snapshot_date, rows_written)"
-                " values (%s, %s, 'transform', (select snapshot_date from int_asof_months where as_of_month = %s), %s)"
-                " on conflict (as_of_month, programme, step) do update set snapshot_date = excluded.snapshot_date,"
-                " rows_written = excluded.rows_written, finished_at = now()",
-                (m, programme, m, sum(written.values())),
-            )
+        run_log.record(conn, programme, write, [mart.name for mart in prog.marts], r, run)
     log.info("%s %s: wrote %s in %.1fs (%s)", programme, months.label(month), written, sum(timings.values()), timings)
     return {
         "month": months.label(month),
