@@ -13,9 +13,9 @@ import time
 from datetime import date
 
 from fsm import months
-from fsm.config import rules, settings
+from fsm.config import Rules, rules, settings
 from fsm.report.basis import fill_english
-from fsm.transform import manifest, run_log
+from fsm.transform import manifest, run_log, what_if
 from fsm.transform.run_log import RunInfo
 from fsm.warehouse import connect, sql_file
 
@@ -34,36 +34,43 @@ def active_programmes(month: date) -> list[str]:
     return out
 
 
-def run_month(month: date, write_all_months: bool = False, run: RunInfo | None = None) -> dict[str, object]:
-    """Every programme active in `month`, each in its own transaction."""
+def run_month(
+    month: date, write_all_months: bool = False, run: RunInfo | None = None, rules_: Rules | None = None
+) -> dict[str, object]:
+    """Every programme active in `month`, each in its own transaction. A what-if run (run.what_if) computes
+    under `rules_` and writes beside the official rows (schema what_if), never into them."""
     run = run or RunInfo()
     out: dict[str, object] = {"month": months.label(month), "programmes": active_programmes(month)}
     if "FSM1" in out["programmes"]:
-        out["FSM1"] = run_fsm1(month, write_all_months, run)
+        out["FSM1"] = run_fsm1(month, write_all_months, run, rules_)
     if "FSM2" in out["programmes"]:
-        out["FSM2"] = run_fsm2(month, write_all_months, run)
+        out["FSM2"] = run_fsm2(month, write_all_months, run, rules_)
     return out
 
 
-def run_fsm1(month: date, write_all_months: bool = False, run: RunInfo | None = None) -> dict[str, object]:
+def run_fsm1(
+    month: date, write_all_months: bool = False, run: RunInfo | None = None, rules_: Rules | None = None
+) -> dict[str, object]:
     """Compute FSM1 as of every month from project start to `month`; write `month` (or all)."""
-    r = rules()
+    r = rules_ or rules()
     first = r.project_start.replace(day=1)
     if month < first:
         raise ValueError(f"{months.label(month)} is before the FSM1 project start {months.label(first)}")
-    return _run(manifest.FSM1, first, month, write_all_months, run or RunInfo())
+    return _run(manifest.FSM1, first, month, write_all_months, run or RunInfo(), r)
 
 
-def run_fsm2(month: date, write_all_months: bool = False, run: RunInfo | None = None) -> dict[str, object]:
+def run_fsm2(
+    month: date, write_all_months: bool = False, run: RunInfo | None = None, rules_: Rules | None = None
+) -> dict[str, object]:
     """FSM2 (F1–F9) as of every month from its start to `month`; write `month` (or all)."""
-    first = rules().fsm2_first_month
+    r = rules_ or rules()
+    first = r.fsm2_first_month
     if month < first:
         raise ValueError(f"{months.label(month)} is before the FSM2 start {months.label(first)}")
-    return _run(manifest.FSM2, first, month, write_all_months, run or RunInfo())
+    return _run(manifest.FSM2, first, month, write_all_months, run or RunInfo(), r)
 
 
-def _run(prog: manifest.Programme, first: date, month: date, write_all_months: bool, run: RunInfo) -> dict[str, object]:
-    r = rules()
+def _run(prog: manifest.Programme, first: date, month: date, write_all_months: bool, run: RunInfo, r: Rules) -> dict[str, object]:
     programme = prog.name
     where_programme = f"programme = '{programme}' and " if prog.shared_marts else ""
     write = list(months.month_range(first, month)) if write_all_months else [month]
@@ -72,7 +79,8 @@ def _run(prog: manifest.Programme, first: date, month: date, write_all_months: b
     written: dict[str, int] = {}
     with connect() as conn:
         # Two runs of the same programme must not interleave their delete+insert (issue 9).
-        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{programme.lower()}-marts",))
+        lock = f"{programme.lower()}-marts" + (f"-what-if-{run.what_if}" if run.what_if else "")
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (lock,))
         for model in prog.intermediates:
             t0 = time.perf_counter()
             conn.execute(f"create temp table {model} on commit drop as {sql_file(f'intermediate/{model}.sql', params)}")
@@ -84,11 +92,22 @@ def _run(prog: manifest.Programme, first: date, month: date, write_all_months: b
             conn.execute(f"analyze {mart.name}_all")
             fill_english(conn, mart.name, write)  # the English basis/grant_source from the mart's facts (fsm.report.basis)
             cols = mart.column_list
-            conn.execute(f"delete from {mart.name} where {where_programme}as_of_month = any(%s)", (write,))
-            cur = conn.execute(
-                f"insert into {mart.name} ({cols}) select {cols} from {mart.name}_all where as_of_month = any(%s) order by 1, 2, 3, 4",
-                (write,),
-            )
+            if run.what_if is None:  # the official rows
+                conn.execute(f"delete from {mart.name} where {where_programme}as_of_month = any(%s)", (write,))
+                cur = conn.execute(
+                    f"insert into {mart.name} ({cols}) select {cols} from {mart.name}_all where as_of_month = any(%s) order by 1, 2, 3, 4",
+                    (write,),
+                )
+            else:  # beside them, keyed by the what-if name
+                table = what_if.twin(conn, mart)
+                conn.execute(
+                    f"delete from {table} where what_if = %s and {where_programme}as_of_month = any(%s)", (run.what_if, write)
+                )
+                cur = conn.execute(
+                    f"insert into {table} (what_if, {cols}) select %s, {cols} from {mart.name}_all where as_of_month = any(%s)"
+                    " order by 1, 2, 3, 4, 5",
+                    (run.what_if, write),
+                )
             written[mart.name] = cur.rowcount
             timings[mart.name] = round(time.perf_counter() - t0, 3)
         snap = conn.execute("select snapshot_date from int_asof_months where as_of_month = %s", (month,)).fetchone()
