@@ -14,6 +14,65 @@ MESSAGES: dict[str, dict[str, str]] = {
     "generated": {"da": "Dannet", "en": "Generated"},
     "snapshot": {"da": "Markeringsudtræk", "en": "Markings snapshot"},
     "computed": {"da": "Beregnet", "en": "Computed"},
+    # --- feedback to the municipalities (fsm.report.feedback); what to do, per marking rule
+    "fb.title": {"da": "Flere skal med – tilbagemelding til {kommune}, {m}", "en": "Flere skal med – feedback to {kommune}, {m}"},
+    "fb.intro": {
+        "da": "STAR har fundet disse markeringer, som bryder reglerne for markering. Find borgeren i jeres sagssystem ud fra markerings-id'et og ret markeringen.",
+        "en": "STAR found these markings breaking the marking rules. Find the citizen in your case system by the marking id and correct the marking.",
+    },
+    "fb.sheet_flags": {"da": "Markeringer", "en": "Markings"},
+    "fb.sheet_status": {"da": "Status", "en": "Status"},
+    "fb.marking_id": {"da": "Markerings-id", "en": "Marking id"},
+    "fb.other_marking_id": {"da": "Andet markerings-id", "en": "Other marking id"},
+    "fb.rule": {"da": "Regel", "en": "Rule"},
+    "fb.severity": {"da": "Alvor", "en": "Severity"},
+    "fb.first_flagged": {"da": "Fundet første gang", "en": "First flagged"},
+    "fb.todo": {"da": "Det skal I gøre", "en": "What to do"},
+    "fb.status_measure": {"da": "Mål", "en": "Measure"},
+    "fb.status_value": {"da": "Værdi", "en": "Value"},
+    "fb.coverage": {
+        "da": "Dækning (visiteret + udskudt / målgruppe, V3)",
+        "en": "Coverage (visited + deferred / target group, V3)",
+    },
+    "fb.activity": {"da": "Aktivitetsandel {m} (A2)", "en": "Activity share {m} (A2)"},
+    "fb.tranche": {"da": "Rate {n}", "en": "Tranche {n}"},
+    "fb.fsm2_threshold": {"da": "FSM2 resultatkrav {t} %", "en": "FSM2 result requirement {t} %"},
+    "todo.backdated_marking": {
+        "da": "Markeringen er tilbagedateret: startdatoen ligger før registreringsdatoen. Markér straks efter handlingen; tæller fra registreringsdagen (D1).",
+        "en": "The marking is backdated: its start is before the day it was registered. Mark right after the action; it counts from the registration day (D1).",
+    },
+    "todo.overlapping_group_marking": {
+        "da": "Borgeren står i to grupper på samme tid. Afslut den tidligere gruppemarkering den dag, den nye begynder.",
+        "en": "The citizen is in two groups at once. End the earlier group marking on the day the new one starts.",
+    },
+    "todo.duplicate_marking": {
+        "da": "Samme markering findes to gange for samme periode. Slet eller afslut den ene.",
+        "en": "The same marking exists twice for the same period. Delete or end one of them.",
+    },
+    "todo.invalid_period": {
+        "da": "Slutdatoen ligger før startdatoen. Ret datoerne; markeringen tæller ikke, før de er rettet.",
+        "en": "The end date is before the start date. Correct the dates; the marking does not count until they are.",
+    },
+    "todo.marking_outside_target_group": {
+        "da": "Borgeren var ikke i målgruppen ved projektstart. Kontrollér borgeren og kommunen, eller fjern markeringen.",
+        "en": "The citizen was not in the target group at project start. Check the person and municipality, or remove the marking.",
+    },
+    "todo.future_marking": {
+        "da": "Startdatoen ligger efter udtræksdatoen. Ret startdatoen til den dag, handlingen fandt sted.",
+        "en": "The start date is after the extract date. Set the start to the day the action took place.",
+    },
+    "todo.revalidering_without_group2": {
+        "da": "Borgeren får revalidering, men har ingen gruppe 2-markering. Markér gruppe 2, hvis sagen er i rehabiliteringsteamet.",
+        "en": "The citizen is paid revalidering but has no group 2 marking. Mark group 2 if the case is with the rehabilitation team.",
+    },
+    "todo.fsm2_gr2_outside_target_group": {
+        "da": "FSM2 gruppe 2-markeringen gælder en borger uden for FSM2-målgruppen. Kontrollér borgeren, eller afslut markeringen.",
+        "en": "The FSM2 group 2 marking is on a citizen outside the FSM2 target group. Check the citizen, or end the marking.",
+    },
+    "todo.fritagelse_without_reason": {
+        "da": "Fritagelsen mangler en årsag. Angiv årsagen (fx sygdom, barsel, job inden for 6 uger).",
+        "en": "The exemption has no reason. Give the reason (e.g. illness, maternity leave, a job within 6 weeks).",
+    },
     # --- what-if comparison (fsm.report.what_if)
     "wi.title": {"da": "Hvis-beregning «{name}» – {m}", "en": "What-if «{name}» – {m}"},
     "wi.note": {
