@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, PositiveInt, SecretStr, ValidationError, field_validator
+from pydantic import Field, PositiveInt, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from fsm import contract
@@ -178,6 +178,8 @@ class Rules(BaseSettings):
     coverage_required_pct: Decimal = Field(Decimal("100"), gt=0, le=100)
     # A1 Interpretation: offer types that count as company-directed effort.
     counted_offer_types: Annotated[tuple[str, ...], NoDecode] = ("VIRKSOMHEDSPRAKTIK", "LOENTILSKUD")
+    # A3 Interpretation (off by default): a month of SU-eligible education (the uddannelse feed) makes a member active.
+    education_counts_as_activity: bool = False
     # P3: share and run length that earn tranche 3.
     activity_threshold_pct: Decimal = Field(Decimal("40"), ge=0, le=100)
     activity_months_running: PositiveInt = 3
@@ -196,11 +198,24 @@ class Rules(BaseSettings):
     fsm2_min_age: int = Field(30, ge=0, le=120)
     # F6/F8: thresholds reported for FSM2.
     fsm2_thresholds_pct: Annotated[tuple[Decimal, ...], NoDecode] = (Decimal("15"), Decimal("20"))
+    # F10 (STAR's FSM2 FAQ): the 50/40/10 payment parts (must add up to 100) and the F8 thresholds that earn
+    # parts 2 and 3 (each one of fsm2_thresholds_pct, part 3's not below part 2's); part 1 is earned in fsm2_first_month.
+    fsm2_part_pcts: Annotated[tuple[Decimal, ...], NoDecode] = (Decimal("50"), Decimal("40"), Decimal("10"))
+    fsm2_part_thresholds_pct: Annotated[tuple[Decimal, ...], NoDecode] = (Decimal("15"), Decimal("20"))
+    # F10 Interpretation: the pool split by target group in the first month with FSM2 data when no allocation file (F9).
+    fsm2_pool_dkk: Decimal = Field(Decimal("148000000"), gt=0, decimal_places=2)
     # DQ severities per marking rule (FSM_RULE_DQ_SEVERITY as JSON: {"duplicate_marking": "error"}).
     dq_severity: dict[str, Severity] = Field(default_factory=lambda: dict(_DEFAULT_SEVERITY))
 
     _lists = field_validator(
-        "counted_offer_types", "tranche_pcts", "fsm2_participants", "fsm2_benefits", "fsm2_thresholds_pct", mode="before"
+        "counted_offer_types",
+        "tranche_pcts",
+        "fsm2_participants",
+        "fsm2_benefits",
+        "fsm2_thresholds_pct",
+        "fsm2_part_pcts",
+        "fsm2_part_thresholds_pct",
+        mode="before",
     )(_comma_list)
 
     @field_validator("counted_offer_types")
@@ -225,6 +240,28 @@ class Rules(BaseSettings):
         if len(value) != 3 or sum(value) != 100 or any(p < 0 for p in value):
             raise ValueError(
                 f"three tranche percentages, each ≥ 0, adding up to 100 (got {len(value)} adding up to {sum(value)})"
+            )
+        return value
+
+    @field_validator("fsm2_part_pcts")
+    @classmethod
+    def _parts_add_up(cls, value: tuple[Decimal, ...]) -> tuple[Decimal, ...]:  # F10
+        if len(value) != 3 or sum(value) != 100 or any(p < 0 for p in value):
+            raise ValueError(
+                f"three FSM2 part percentages, each ≥ 0, adding up to 100 (got {len(value)} adding up to {sum(value)})"
+            )
+        return value
+
+    @field_validator("fsm2_part_thresholds_pct")
+    @classmethod
+    def _part_thresholds(cls, value: tuple[Decimal, ...], info: ValidationInfo) -> tuple[Decimal, ...]:  # F10
+        if len(value) != 2 or value[0] > value[1]:
+            raise ValueError(f"two thresholds (part 2, part 3), part 3's not below part 2's (got {', '.join(map(str, value))})")
+        reported = info.data.get("fsm2_thresholds_pct", ())
+        missing = [t for t in value if t not in reported]
+        if missing:  # F10 pays on F8's requirements (mart_fsm2_requirement has a row per reported threshold)
+            raise ValueError(
+                f"{', '.join(map(str, missing))} not among the F8 thresholds fsm2_thresholds_pct ({', '.join(map(str, reported))})"
             )
         return value
 
@@ -253,6 +290,7 @@ class Rules(BaseSettings):
             "deferred_counts_as_visited": self.deferred_counts_as_visited,
             "coverage_required_pct": self.coverage_required_pct,
             "counted_offer_types": list(self.counted_offer_types),
+            "education_counts_as_activity": self.education_counts_as_activity,
             "activity_threshold_pct": self.activity_threshold_pct,
             "activity_months_running": self.activity_months_running,
             "tranche1_pct": self.tranche_pcts[0],
@@ -265,6 +303,12 @@ class Rules(BaseSettings):
             "fsm2_integrationsydelse_until": self.fsm2_integrationsydelse_until,
             "fsm2_min_age": self.fsm2_min_age,
             "fsm2_thresholds_pct": list(self.fsm2_thresholds_pct),
+            "fsm2_part1_pct": self.fsm2_part_pcts[0],
+            "fsm2_part2_pct": self.fsm2_part_pcts[1],
+            "fsm2_part3_pct": self.fsm2_part_pcts[2],
+            "fsm2_part2_threshold_pct": self.fsm2_part_thresholds_pct[0],
+            "fsm2_part3_threshold_pct": self.fsm2_part_thresholds_pct[1],
+            "fsm2_pool_dkk": self.fsm2_pool_dkk,
         }
 
     def overridden(self) -> dict[str, object]:

@@ -47,16 +47,18 @@ def test_a_missing_translation_fails_instead_of_falling_back(monkeypatch):
 def test_every_code_the_marts_write_has_a_message_in_both_languages():
     sql = {
         name: (ROOT / "include" / "sql" / "marts" / f"{name}.sql").read_text(encoding="utf-8")
-        for name in ("mart_tranche_status", "mart_fsm2_requirement")
+        for name in ("mart_tranche_status", "mart_fsm2_requirement", "mart_fsm2_payment_status")
     }
-    written = set(re.findall(r"'([PF]\d_[a-z_]+)'", "".join(sql.values())))
+    written = set(re.findall(r"'([PF]\d+_[a-z_0-9]+)'", "".join(sql.values())))
     assert written == set(BASIS_CODES) | set(GRANT_SOURCE_CODES)
     for code in BASIS_CODES:
         assert f"basis.{code}" in MESSAGES
     for code in GRANT_SOURCE_CODES:
         assert f"grant.{code}" in MESSAGES
-    both = sql["mart_tranche_status"] + sql["mart_fsm2_requirement"]
+    both = "".join(sql.values())
     assert "262" not in both and "100 %" not in both  # P4's pool and P2's coverage are rules, not constants
+    f10_code = re.sub(r"--.*", "", sql["mart_fsm2_payment_status"])  # F10's pool, parts and thresholds too
+    assert not re.search(r"\b(148\d*|50|40|10|15|20)\b", f10_code)
     assert "to_char(" not in both and "' %" not in both and "trim_scale(" not in both  # no sentence is built in SQL
 
 

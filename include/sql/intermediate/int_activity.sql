@@ -1,7 +1,8 @@
 -- int_activity — A1: is each indsatsgruppe member active in each activity month, as the as-of
 -- month sees the registers (P5: deliveries for months up to it; the newest delivery of an offer
 -- id wins). Active = at least one day of a counted offer type in the month (end dates
--- inclusive), or ordinary (unsubsidised) paid hours > 0 in the month.
+-- inclusive), or ordinary (unsubsidised) paid hours > 0 in the month; with the A3 option on
+-- (education_counts_as_activity, off by default), also a month of SU-eligible education (uddannelse feed).
 -- Set-based: each offer version is valid for the as-of months from its delivery until the next
 -- delivery of the same id; hours only accumulate (hours >= 0), so a person-month is active from
 -- the first delivery that shows positive ordinary hours for it.
@@ -60,6 +61,16 @@ hours_known as (  -- the first delivery that shows ordinary hours > 0 for a pers
     group by h.person_key, h.month
 ),
 
+education_known as (  -- A3 Interpretation (an option): the first delivery that shows SU-eligible education for a person-month
+    select u.person_key, u.month as activity_month, min(f.period) as known_from
+    from stg_uddannelse as u
+    inner join files as f on f.feed = 'uddannelse' and f.file_id = u.file_id
+    where {{ education_counts_as_activity }}
+        and u.su_eligible
+        and u.person_key in (select person_key from member_keys)
+    group by u.person_key, u.month
+),
+
 active_known as (  -- only the (as-of, activity month) pairs this run needs (int_activity_pairs)
     select a.as_of_month, o.person_key, o.activity_month
     from offer_months as o
@@ -73,6 +84,12 @@ active_known as (  -- only the (as-of, activity month) pairs this run needs (int
     inner join int_activity_pairs as a
         on a.activity_month = h.activity_month
         and a.as_of_month >= h.known_from
+    union
+    select a.as_of_month, e.person_key, e.activity_month
+    from education_known as e
+    inner join int_activity_pairs as a
+        on a.activity_month = e.activity_month
+        and a.as_of_month >= e.known_from
 ),
 
 members as (

@@ -94,7 +94,7 @@ def check_markings(month: date) -> dict[str, object]:
 
 INPUT_SUITES = ["stg_markings", "stg_ydelse", "stg_tilbud", "stg_timer", "stg_uddannelse"]
 RULE_SUITES = ["dq_marking_rules", "dq_register_crosscheck"]
-MART_SUITES = ["mart_visitation_progress", "mart_activity_share", "mart_tranche_status"]
+MART_SUITES = ["mart_visitation_progress", "mart_activity_share", "mart_tranche_status", "mart_fsm2_payment_status"]
 
 
 def _params(month: date) -> dict[str, object]:

@@ -26,17 +26,27 @@ BASIS_CODES: dict[str, tuple[str, ...]] = {
     "P3_activity_short": (),  # P3: not yet, with the current window's shares
     "F8_met": ("active_n", "indsatsgruppe_n"),  # F6/F8: the first month the result share reached the threshold
     "F8_not_met": (),  # F6/F8: not yet, with the best month so far
+    "F10_part1_at_start": (),  # F10: part 1 is paid at the programme's start, no result requirement
+    "F10_result_met": ("active_n", "indsatsgruppe_n"),  # F10: the first month the part's F8 threshold was reached
+    "F10_result_not_met": (),  # F10: not yet, with the best month so far
+    "F10_no_target_group": (),  # F10: pool split, the participant had no target group in the split month: grant 0
+    "F10_no_data": (),  # F10: pool split, no FSM2 target group delivered yet: grant 0
 }
 GRANT_SOURCE_CODES = (
     "P4_allocation_file",  # P4: the grant from finance's allocation file
     "P4_allocation_missing",  # P4: an allocation file without this municipality: grant 0
     "P4_default_split",  # P4: the configured pool split by target group at start (basis_args.pool_dkk)
+    "F10_allocation_file",  # F10: the FSM2 grant from finance's allocation file (programme FSM2)
+    "F10_allocation_missing",  # F10: an allocation file with FSM2 rows, without this municipality: grant 0
+    "F10_default_split",  # F10: the FSM2 pool split by target group in the first month with data
+    "F10_no_data",  # F10: the FSM2 pool, no target group delivered yet: grant 0
 )
 
 # mart -> (English text column, its code column, catalogue prefix); the facts are in basis_args.
 RENDERED: dict[str, tuple[tuple[str, str, str], ...]] = {
     "mart_tranche_status": (("basis", "basis_code", "basis"), ("grant_source", "grant_source_code", "grant")),
     "mart_fsm2_requirement": (("basis", "basis_code", "basis"),),
+    "mart_fsm2_payment_status": (("basis", "basis_code", "basis"), ("grant_source", "grant_source_code", "grant")),
 }
 
 
@@ -57,7 +67,7 @@ def basis_text(code: str, args: Mapping[str, object], t: Text) -> str:
 
 
 def grant_source_text(code: str, args: Mapping[str, object], t: Text) -> str:
-    """Where a municipality's FSM1 grant comes from (P4), in t's language."""
+    """Where a municipality's FSM1 (P4) or FSM2 (F10) grant comes from, in t's language."""
     if code not in GRANT_SOURCE_CODES:
         raise KeyError(f"grant source code {code!r} has no message (fsm.report.basis.GRANT_SOURCE_CODES)")
     return t(f"grant.{code}", **args)

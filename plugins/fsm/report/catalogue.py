@@ -460,6 +460,42 @@ MESSAGES: dict[str, dict[str, str]] = {
         "da": "bedste resultatandel {share_pct:share} i {month:month}; kræver {threshold_pct:dec} % i én måned (F8)",
         "en": "best result share {share_pct:share} in {month:month}; needs {threshold_pct:dec} % in one month (F8)",
     },
+    "basis.F10_part1_at_start": {
+        "da": "{part_pct:dec} % udbetales ved programmets start uden resultatkrav (F10): {month:month}",
+        "en": "{part_pct:dec} % paid at the programme's start, no result requirement (F10): {month:month}",
+    },
+    "basis.F10_result_met": {
+        "da": "resultatandel {share_pct:dec} % ({active_n:int} af {indsatsgruppe_n:int}) i {month:month} (≥ {threshold_pct:dec} %, F8; del {part:int}, F10)",
+        "en": "result share {share_pct:dec} % ({active_n:int} of {indsatsgruppe_n:int}) in {month:month} (≥ {threshold_pct:dec} %, F8; part {part:int}, F10)",
+    },
+    "basis.F10_result_not_met": {
+        "da": "bedste resultatandel {share_pct:share} i {month:month}; del {part:int} kræver {threshold_pct:dec} % i én måned (F8, F10)",
+        "en": "best result share {share_pct:share} in {month:month}; part {part:int} needs {threshold_pct:dec} % in one month (F8, F10)",
+    },
+    "basis.F10_no_target_group": {
+        "da": "tilskud 0: ingen målgruppe i {split_month:month}, da puljen på {pool_dkk:amount} kr. blev fordelt efter målgruppen (F10)",
+        "en": "grant 0: no target group in {split_month:month}, when the pool of {pool_dkk:amount} DKK was split by target group (F10)",
+    },
+    "basis.F10_no_data": {
+        "da": "tilskud 0: endnu ingen FSM2-målgruppe leveret pr. {month:month}; puljen på {pool_dkk:amount} kr. fordeles efter den første måned med data (F10)",
+        "en": "grant 0: no FSM2 target group delivered as of {month:month}; the pool of {pool_dkk:amount} DKK is split by the first month with data (F10)",
+    },
+    "grant.F10_allocation_file": {
+        "da": "tildelingsfil fra økonomi, FSM2 (reference/allocations)",
+        "en": "allocation file, FSM2 (reference/allocations)",
+    },
+    "grant.F10_allocation_missing": {
+        "da": "tildelingsfil (FSM2): kommunen mangler i filen, tilskud 0",
+        "en": "allocation file (FSM2): municipality missing, grant 0",
+    },
+    "grant.F10_default_split": {
+        "da": "F10 standard: {pool_dkk:amount} kr. fordelt efter målgruppen i {split_month:month} (største rest)",
+        "en": "F10 default: {pool_dkk:amount} DKK split by target group in {split_month:month} (largest remainder)",
+    },
+    "grant.F10_no_data": {
+        "da": "F10 standard: {pool_dkk:amount} kr.; endnu ingen FSM2-målgruppe at fordele efter",
+        "en": "F10 default: {pool_dkk:amount} DKK; no FSM2 target group to split by yet",
+    },
     "grant.P4_allocation_file": {
         "da": "tildelingsfil fra økonomi (reference/allocations)",
         "en": "allocation file (reference/allocations)",

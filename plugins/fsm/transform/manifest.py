@@ -124,6 +124,25 @@ FSM2 = Programme(
             "mart_fsm2_requirement",
             ("as_of_month", "kommune_kode", "threshold_pct", "met", "met_month", "basis", "basis_code", "basis_args"),
         ),
+        Mart(  # F10: reads mart_fsm2_result_all and mart_fsm2_requirement_all, so it comes after them
+            "mart_fsm2_payment_status",
+            (
+                "as_of_month",
+                "kommune_kode",
+                "part",
+                "kommune_navn",
+                "part_pct",
+                "grant_dkk",
+                "amount_dkk",
+                "earned",
+                "earned_month",
+                "basis",  # rendered from basis_code/basis_args (fsm.report.basis), as is grant_source
+                "grant_source",
+                "basis_code",
+                "basis_args",
+                "grant_source_code",
+            ),
+        ),
     ),
     shared_marts=False,
 )
