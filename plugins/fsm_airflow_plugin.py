@@ -3,7 +3,7 @@
 A single top-level file because Airflow's plugin loader imports every .py under plugins/ (the fsm
 package is kept out of it by .airflowignore); the code is in fsm.ops.ui. Adds, in the UI:
 - extra links 'Tranche report' and 'Data Docs' on every task instance of the DAG,
-- a 'Report' tab on each of its runs, and 'FSM reports' (every month) under Browse,
+- a 'Report' tab on each of its runs, 'FSM reports' (every month) and 'FSM status' (fsm.ops.status) under Browse,
 all served by the api-server from FSM_REPORTS_DIR under /fsm/.
 """
 
@@ -26,4 +26,5 @@ class FsmPlugin(AirflowPlugin):
             "url_route": "fsm_report",
         },
         {"name": "FSM reports", "href": "/fsm/reports/", "destination": "nav", "category": "browse", "url_route": "fsm_reports"},
+        {"name": "FSM status", "href": "/fsm/status/", "destination": "nav", "category": "browse", "url_route": "fsm_status"},
     ]

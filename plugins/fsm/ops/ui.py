@@ -91,6 +91,12 @@ def month_of_run(session, dag_id: str, run_id: str) -> tuple[bool, str | None]:
     return True, resolve_month(value, run.conf, run.data_interval_start)
 
 
+def _first_day(month: str | None):
+    from fsm import months
+
+    return months.parse_month(month) if month else None
+
+
 def _page(title: str, body: str, status: int = 200):
     from fastapi.responses import HTMLResponse
 
@@ -140,6 +146,24 @@ def create_app():
                 404,
             )
         return RedirectResponse(f"{url_prefix()}/reports/{month}/{PAGES[page]}", status_code=302)
+
+    @app.get("/status/")
+    @app.get("/status/{month}")
+    def status(month: str | None = None):
+        from fastapi.responses import HTMLResponse
+
+        from fsm import warehouse
+        from fsm.ops.status import render
+
+        if month is not None and not _MONTH.match(month):
+            return _page("Not a month", f"<p><code>{html.escape(month)}</code> is not YYYY-MM.</p>", 404)
+        try:
+            with warehouse.connect() as conn:
+                conn.read_only = True
+                body, code = render(conn, _first_day(month), url_prefix())
+        except Exception as exc:  # noqa: BLE001 - a page, not a traceback: say what is wrong with the warehouse
+            return _page("No figures", f"<p>The warehouse cannot be read: {html.escape(type(exc).__name__)}.</p>", 503)
+        return HTMLResponse(body, status_code=code)
 
     @app.get("/reports/")
     def index():

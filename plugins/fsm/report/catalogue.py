@@ -73,6 +73,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "da": "Fritagelsen mangler en årsag. Angiv årsagen (fx sygdom, barsel, job inden for 6 uger).",
         "en": "The exemption has no reason. Give the reason (e.g. illness, maternity leave, a job within 6 weeks).",
     },
+    # --- the status view in the Airflow UI (fsm.ops.status)
+    "st.title": {"da": "FSM status", "en": "FSM status"},
+    "st.empty": {
+        "da": "Lageret har endnu ingen tal: kør en måned (make run, eller udløs DAG'en).",
+        "en": "The warehouse has no figures yet: run a month (make run, or trigger the DAG).",
+    },
+    "st.report": {"da": "Månedens ratrapport", "en": "The month's tranche report"},
+    "st.other_months": {"da": "Andre måneder", "en": "Other months"},
+    "st.coverage": {"da": "Dækning (V3)", "en": "Coverage (V3)"},
+    "st.activity": {"da": "Aktivitetsandel over månederne (A2, P3)", "en": "Activity share over the months (A2, P3)"},
+    "st.tranche": {"da": "Rate {n}", "en": "Tranche {n}"},
+    "st.flags": {"da": "Markeringsfejl (DQ)", "en": "Marking flags (DQ)"},
+    "st.feedback": {"da": "Tilbagemelding", "en": "Feedback file"},
+    "st.result": {"da": "Resultatandel over månederne (F8)", "en": "Result share over the months (F8)"},
+    "st.met": {"da": "{t} % opfyldt", "en": "{t} % met"},
+    "st.parts": {"da": "Udbetalinger (F10)", "en": "Payments (F10)"},
     # --- what-if comparison (fsm.report.what_if)
     "wi.title": {"da": "Hvis-beregning «{name}» – {m}", "en": "What-if «{name}» – {m}"},
     "wi.note": {
