@@ -105,6 +105,7 @@ def fsm2_reports(warehouse_url, tmp_path_factory):
         ).fetchall()
         person_keys = [r[0] for r in conn.execute("select distinct person_key from stg_ydelse").fetchall()]
         english = [r[0] for r in conn.execute("select basis from mart_fsm2_requirement").fetchall()]
+        english += [s for r in conn.execute("select basis, grant_source from mart_fsm2_payment_status").fetchall() for s in r]
         english += [s for r in conn.execute("select basis, grant_source from mart_tranche_status").fetchall() for s in r]
     return {
         "dir": Path(result["dir"]),

@@ -220,6 +220,7 @@ def build_fsm2(sc: Scenario) -> None:
 
 
 FSM2_SHEETS = ["FSM2 resultat", "FSM2 andel", "FSM2 aktive", "FSM2 indsatsgruppe", "FSM2 herkomst"]
+FSM2_PAY_SHEETS = ["FSM2 udbetaling", "FSM2 forfald"]  # F10: when the month has mart_fsm2_payment_status rows
 
 
 def conditional_bands(ws) -> dict[str, list[tuple[float, str]]]:

@@ -15,6 +15,7 @@ from report.support import (
     EARNED_MARCH,
     FEB19,
     FSM2_EXPECTED,
+    FSM2_PAY_SHEETS,
     FSM2_PEOPLE,
     FSM2_SHEETS,
     GRANTED,
@@ -143,7 +144,7 @@ def test_fsm2_sheets_sit_between_fsm1_activity_and_data_quality(fsm2_reports):
     r = fsm2_reports["result"]
     assert r["sheets"] == [
         "Udbetalinger", "Ratestatus", "Totaler", "Rater (detalje)", "Nye rater", "Nye DQ-fund", "Visitation",
-        "Aktivitetsandel", "Aktive", "Indsatsgruppe", *FSM2_SHEETS, "Datakvalitet", "DQ udvikling", "Regler og grundlag",
+        "Aktivitetsandel", "Aktive", "Indsatsgruppe", *FSM2_SHEETS, *FSM2_PAY_SHEETS, "Datakvalitet", "DQ udvikling", "Regler og grundlag",
         "Leverancer",
     ]  # fmt: skip
     assert r["files"][-1] == "fsm2_result.csv"
@@ -194,7 +195,7 @@ def test_a_2020_month_has_only_fsm2_and_the_fsm1_sections_say_so(wh, tmp_path, m
     sc.run("2020-02", months=["2020-01", "2020-02"], programme="FSM2")
     monkeypatch.setenv("FSM_REPORTS_DIR", str(tmp_path / "reports"))
     r = write_reports(date(2020, 2, 1))
-    assert r["sheets"] == [*FSM2_SHEETS, "FSM1", "Regler og grundlag", "Leverancer"]
+    assert r["sheets"] == [*FSM2_SHEETS, *FSM2_PAY_SHEETS, "FSM1", "Regler og grundlag", "Leverancer"]
     assert (r["rows"], r["fsm2"]["active"], r["fsm2"]["indsatsgruppe"], r["fsm2"]["share_pct"]) == (0, 2, 8, "25.00")
     assert r["fsm2"]["met"] == {"15": 1, "20": 1} and r["fsm2"]["newly_met"] == 2
     out = Path(r["dir"])

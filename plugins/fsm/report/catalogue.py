@@ -346,6 +346,35 @@ MESSAGES: dict[str, dict[str, str]] = {
     "sh_fsm2_active": {"da": "FSM2 aktive", "en": "FSM2 active"},
     "sh_fsm2_cohort": {"da": "FSM2 indsatsgruppe", "en": "FSM2 indsatsgruppe"},
     "sh_fsm2_origin": {"da": "FSM2 herkomst", "en": "FSM2 origin"},
+    "sh_fsm2_pay": {"da": "FSM2 udbetaling", "en": "FSM2 payments"},
+    "sh_fsm2_due": {"da": "FSM2 forfald", "en": "FSM2 due"},
+    "s_fsm2_pay": {"da": "Flere skal med 2 (FSM2): udbetalinger", "en": "Flere skal med 2 (FSM2): payments"},
+    "s_fsm2_pay_table": {"da": "Udbetalingsstatus pr. kommune", "en": "Payment status per municipality"},
+    "s_fsm2_due": {"da": "FSM2-dele der forfalder i {m}", "en": "FSM2 parts falling due in {m}"},
+    "s_fsm2_due_none": {"da": "Ingen FSM2-dele udløses i {m}.", "en": "No FSM2 part falls due in {m}."},
+    "s_fsm2_pay_totals": {"da": "FSM2-totaler pr. del", "en": "FSM2 totals per part"},
+    "n_fsm2_pay": {
+        "da": "Tilskuddet udbetales i dele på {split} % (F10): del 1 ved programmets start, del 2 når resultatandelen første gang når {lo} % i én måned, del 3 ved {hi} % (F8). Beløb til øre, afrundingsdifferencen på del 3. Kilde: STAR's FAQ til Flere skal med 2, 'Udbetalingsmodel og tilskud'.",
+        "en": "The grant is paid in parts of {split} % (F10): part 1 at the programme's start, part 2 when the result share first reaches {lo} % in one month, part 3 at {hi} % (F8). Amounts to the øre, the rounding difference on part 3. Source: STAR's FSM2 FAQ 'Udbetalingsmodel og tilskud'.",
+    },
+    "n_fsm2_due": {
+        "da": "FSM2-dele udløst i {m} (udløst måned = {m}).",
+        "en": "FSM2 parts earned in {m} (month earned = {m}).",
+    },
+    "fsm2_reconcile_ok": {
+        "da": "Afstemt: FSM2-tilskud i alt = sum af alle dele = udløst til dato + udestående.",
+        "en": "Reconciled: total FSM2 grants = sum of all parts = earned to date + outstanding.",
+    },
+    "fsm2_reconcile_bad": {
+        "da": "AFSTEMNINGSFEJL: FSM2-tilskud i alt {a} ≠ sum af dele {b}.",
+        "en": "RECONCILIATION ERROR: total FSM2 grants {a} ≠ sum of parts {b}.",
+    },
+    "part": {"da": "Del", "en": "Part"},
+    "part_pct": {"da": "Andel af tilskud", "en": "Share of grant"},
+    "part_n": {"da": "Del {n} (kr.)", "en": "Part {n} (DKK)"},
+    "part_n_earned": {"da": "Del {n} udløst", "en": "Part {n} earned"},
+    "part_basis_n": {"da": "Begrundelse del {n}", "en": "Basis part {n}"},
+    "fsm2_due_now": {"da": "FSM2 forfalder i {m}", "en": "FSM2 due in {m}"},
     "programme_col": {"da": "Program", "en": "Programme"},
     "status": {"da": "Status", "en": "Status"},
     "chart_fsm2_national": {
@@ -428,6 +457,29 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "FSM2 groups are not locked: the group in force at month end counts",
     },
     "setting.fsm2_thresholds_pct": {"da": "FSM2: tærskler (%)", "en": "FSM2 thresholds (%)"},
+    "setting.education_counts_as_activity": {
+        "da": "SU-berettiget uddannelse tæller som aktivitet i FSM1 (tilvalg)",
+        "en": "SU-eligible education counts as activity in FSM1 (option)",
+    },
+    "setting.fsm2_part_pcts": {"da": "FSM2: udbetalingens dele (%)", "en": "FSM2 payment parts (%)"},
+    "setting.fsm2_part_thresholds_pct": {
+        "da": "FSM2: resultatandel der udløser del 2 og del 3 (%)",
+        "en": "FSM2 result share that earns parts 2 and 3 (%)",
+    },
+    "setting.fsm2_pool_dkk": {
+        "da": "FSM2: pulje fordelt efter målgruppen i første måned med data, når der ikke er en tildelingsfil (kr.)",
+        "en": "FSM2 pool split by target group in the first month with data when no allocation file (DKK)",
+    },
+    "setting.fsm2_part_rounding": {"da": "FSM2: udbetalingens dele", "en": "FSM2 payment parts"},
+    "setting.fsm2_payment_source": {"da": "FSM2: kilde til udbetalingsmodellen", "en": "FSM2 payment scheme source"},
+    "value.fsm2_part_rounding": {
+        "da": "til øre; afrundingsdifferencen lægges på del 3; del 1 udløses i {first:month} uden resultatkrav",
+        "en": "to the øre; the difference on part 3; part 1 earned in {first:month} with no result requirement",
+    },
+    "value.fsm2_payment_source": {
+        "da": "STAR's FAQ til Flere skal med 2, 'Udbetalingsmodel og tilskud' (ikke i kildedokumenterne)",
+        "en": "STAR's FSM2 FAQ 'Udbetalingsmodel og tilskud' (beyond the seed documents)",
+    },
     "value.fixed": {"da": "fast", "en": "fixed"},
     "value.tranche_rounding": {
         "da": "til øre; afrundingsdifferencen lægges på rate 3",

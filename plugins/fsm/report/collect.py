@@ -22,6 +22,12 @@ REQUIREMENT_SQL = (
     " from mart_fsm2_requirement where as_of_month = %s order by kommune_kode, threshold_pct"
 )
 
+PAYMENT_SQL = (  # F10
+    "select kommune_kode, kommune_navn, part, part_pct, grant_dkk, amount_dkk, earned, earned_month, basis,"
+    " grant_source, basis_code, basis_args::text as basis_args, grant_source_code"
+    " from mart_fsm2_payment_status where as_of_month = %s order by kommune_kode, part"
+)
+
 
 def tranche_rows(conn, month: date) -> list[dict[str, object]]:
     return _dicts(conn.execute(TRANCHE_SQL, (month,)))
@@ -108,6 +114,7 @@ def collect(conn, month: date, lang: str | None = None) -> Report:
     )
     fsm2_req = _dicts(conn.execute(REQUIREMENT_SQL, (month,)))
     fsm2_prev_req = _dicts(conn.execute(REQUIREMENT_SQL, (prev,))) if fsm2_rows else []
+    fsm2_pay = _dicts(conn.execute(PAYMENT_SQL, (month,))) if fsm2_rows else []
     for lg in run_log:  # timestamps as finance reads them
         if lg["finished_at"] is not None:
             lg["finished_at"] = lg["finished_at"].astimezone(months.COPENHAGEN)
@@ -142,5 +149,6 @@ def collect(conn, month: date, lang: str | None = None) -> Report:
         fsm2_rows=fsm2_rows,
         fsm2_req=fsm2_req,
         fsm2_prev_req=fsm2_prev_req,
+        fsm2_pay=fsm2_pay,
         small_limit=s.report_small_count,
     )

@@ -161,6 +161,7 @@ def _html_fsm2(rep: Report, t: Text) -> dict[str, object]:
     order = (
         (["due", "status", "totals", "changes", "visitation", "activity"] if show_fsm1 else ["changes"])
         + (["fsm2"] if rep.has_fsm2 else [])
+        + (["fsm2_pay"] if rep.fsm2_pay else [])
         + ([] if show_fsm1 else ["fsm1"])
         + (["dq"] if show_dq else [])
         + ["rules"]
@@ -173,6 +174,7 @@ def _html_fsm2(rep: Report, t: Text) -> dict[str, object]:
         "visitation": t("s_visitation"),
         "activity": t("s_activity"),
         "fsm2": t("s_fsm2"),
+        "fsm2_pay": t("s_fsm2_pay"),
         "fsm1": t("s_fsm1"),
         "dq": t("s_dq"),
         "rules": t("s_rules"),
@@ -193,5 +195,13 @@ def _html_fsm2(rep: Report, t: Text) -> dict[str, object]:
         "fsm2_lo": t.number(lo),
         "fsm2_hi": t.number(hi),
         "fsm2_newly": newly,
+        "fsm2_pay_totals": rep.fsm2_pay_totals(),
+        "fsm2_per_part": rep.fsm2_per_part(),
+        "fsm2_pay_note": t(
+            "n_fsm2_pay",
+            split="/".join(t.number(p) for p in rep.rules.fsm2_part_pcts),
+            lo=t.number(rep.rules.fsm2_part_thresholds_pct[0]),
+            hi=t.number(rep.rules.fsm2_part_thresholds_pct[-1]),
+        ),
         "plain": t.number,
     }

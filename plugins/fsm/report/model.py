@@ -78,6 +78,7 @@ class Report:
     fsm2_rows: list[dict[str, object]] = field(default_factory=list)
     fsm2_req: list[dict[str, object]] = field(default_factory=list)
     fsm2_prev_req: list[dict[str, object]] = field(default_factory=list)
+    fsm2_pay: list[dict[str, object]] = field(default_factory=list)  # mart_fsm2_payment_status (F10)
     # derived in __post_init__
     kommuner: list[Kommune] = field(default_factory=list)
     activity_months: list[date] = field(default_factory=list)
@@ -88,13 +89,20 @@ class Report:
     fsm2_origins: list[str] = field(default_factory=list)
     fsm2_thresholds: list[Decimal] = field(default_factory=list)
     fsm2_req_by: dict[tuple[int, Decimal], dict[str, object]] = field(default_factory=dict)
+    fsm2_payers: list[Kommune] = field(default_factory=list)  # F10: each participant's grant and parts (in `tranches`)
     small_counts: int = 0
     small_limit: int = 5  # counts 1 … small_limit - 1 are small numbers (settings: report_small_count)
 
     def __post_init__(self) -> None:
         self.t = Text(self.lang)
-        for r in (*self.tranches, *self.fsm2_req):
+        for r in (*self.tranches, *self.fsm2_req, *self.fsm2_pay):
             basis.localise(r, self.t)
+        payers: dict[int, Kommune] = {}
+        for r in self.fsm2_pay:
+            k = payers.setdefault(r["kommune_kode"], Kommune(r["kommune_kode"], r["kommune_navn"]))
+            k.grant, k.grant_source = r["grant_dkk"], r["grant_source"]
+            k.tranches[r["part"]] = r
+        self.fsm2_payers = [payers[c] for c in sorted(payers)]
         by_code: dict[int, Kommune] = {}
         for r in self.tranches:
             k = by_code.setdefault(r["kommune_kode"], Kommune(r["kommune_kode"], r["kommune_navn"]))
@@ -266,6 +274,47 @@ class Report:
         prev = {(r["kommune_kode"], r["threshold_pct"]): r["met"] for r in self.fsm2_prev_req}
         return [r for r in self.fsm2_req if r["met"] and not prev.get((r["kommune_kode"], r["threshold_pct"]))]
 
+    # -- FSM2 payments (F10), Decimal all the way
+    @property
+    def fsm2_due(self) -> list[dict[str, object]]:
+        """The parts earned in the as-of month: they fall due now."""
+        return [r for r in self.fsm2_pay if r["earned"] and r["earned_month"] == self.month]
+
+    def fsm2_pay_totals(self) -> dict[str, Decimal]:
+        rows = self.fsm2_pay
+        return {
+            "granted": sum((k.grant for k in self.fsm2_payers), ZERO),
+            "parts": sum((r["amount_dkk"] for r in rows), ZERO),
+            "earned": sum((r["amount_dkk"] for r in rows if r["earned"]), ZERO),
+            "outstanding": sum((r["amount_dkk"] for r in rows if not r["earned"]), ZERO),
+            "due": sum((r["amount_dkk"] for r in self.fsm2_due), ZERO),
+        }
+
+    @property
+    def fsm2_pay_reconciled(self) -> bool:
+        """Totals agree, and every participant's parts add up to its grant exactly (F10)."""
+        t = self.fsm2_pay_totals()
+        each = all(sum((r["amount_dkk"] for r in k.tranches.values()), ZERO) == k.grant for k in self.fsm2_payers)
+        return each and t["granted"] == t["parts"] == t["earned"] + t["outstanding"]
+
+    def fsm2_per_part(self) -> list[dict[str, object]]:
+        out = []
+        for n in sorted({r["part"] for r in self.fsm2_pay}):
+            rows = [r for r in self.fsm2_pay if r["part"] == n]
+            out.append(
+                {
+                    "part": n,
+                    "pct": rows[0]["part_pct"],
+                    "granted": sum((r["amount_dkk"] for r in rows), ZERO),
+                    "earned": sum((r["amount_dkk"] for r in rows if r["earned"]), ZERO),
+                    "outstanding": sum((r["amount_dkk"] for r in rows if not r["earned"]), ZERO),
+                    "due": sum((r["amount_dkk"] for r in rows if r["earned"] and r["earned_month"] == self.month), ZERO),
+                    "n_earned": sum(1 for r in rows if r["earned"]),
+                    "n": len(rows),
+                }
+            )
+        return out
+
     def _fsm2_counts(self) -> list[int]:
         """Every FSM2 count the report shows (xlsx, html, csv): as-of month by origin, the monthly
         indsatsgruppe and active counts, the national counts by origin, the counts in the basis sentences."""
@@ -283,7 +332,7 @@ class Report:
         if self.fsm2_rows:
             for o in shown_origins:
                 counts.extend(int(v) for c, v in self.fsm2_sum(self.month, o).items() if c in FSM2_COUNTS)
-        for r in self.fsm2_req:
+        for r in (*self.fsm2_req, *self.fsm2_pay):
             counts.extend(basis.shown_counts(r.get("basis_code"), r.get("basis_args")))
         return counts
 

@@ -20,6 +20,7 @@ def rules_in_force(r: Rules, t: Text) -> list[tuple[str, str, str]]:
         row("V2", "deferred_counts_as_visited", t.yes_no(r.deferred_counts_as_visited)),
         row("P2", "coverage_required_pct", t.number(r.coverage_required_pct)),
         row("A1", "counted_offer_types", ", ".join(r.counted_offer_types)),
+        row("A3", "education_counts_as_activity", t.yes_no(r.education_counts_as_activity)),
         row("P3", "activity_threshold_pct", t.number(r.activity_threshold_pct)),
         row("P3", "activity_months_running", t.number(r.activity_months_running)),
         row("P1-P3", "tranche_pcts", "/".join(t.number(p) for p in r.tranche_pcts)),
@@ -37,4 +38,9 @@ def rules_in_force(r: Rules, t: Text) -> list[tuple[str, str, str]]:
         row("F3", "fsm2_exemption", t("value.fixed")),
         row("F4", "fsm2_groups", t("value.fixed")),
         row("F8", "fsm2_thresholds_pct", ", ".join(t.number(x) for x in r.fsm2_thresholds_pct)),
+        row("F10", "fsm2_part_pcts", "/".join(t.number(p) for p in r.fsm2_part_pcts)),
+        row("F10", "fsm2_part_thresholds_pct", ", ".join(t.number(x) for x in r.fsm2_part_thresholds_pct)),
+        row("F10", "fsm2_pool_dkk", t.amount(r.fsm2_pool_dkk)),
+        row("F10", "fsm2_part_rounding", t("value.fsm2_part_rounding", first=r.fsm2_first_month)),
+        row("F10", "fsm2_payment_source", t("value.fsm2_payment_source")),
     ]

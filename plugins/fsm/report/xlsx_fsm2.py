@@ -1,4 +1,4 @@
-"""tranche_report.xlsx's FSM2 sheets: result and requirements, the share over months with its counts, by origin."""
+"""tranche_report.xlsx's FSM2 sheets: result and requirements, the share over months with its counts, by origin, payments (F10)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from fsm import months
 from fsm.report.model import FSM2_COUNTS, Report, fsm2_fraction
 from fsm.report.text import Text
 from fsm.report.xlsx_book import Book, Col, col_name
+
+PARTS = (1, 2, 3)
 
 
 def xlsx_fsm2(b: Book, rep: Report, t: Text) -> None:
@@ -159,3 +161,64 @@ def xlsx_fsm2(b: Book, rep: Report, t: Text) -> None:
         freeze_cols=3,
         programme=prog,
     )
+    if rep.fsm2_pay:
+        xlsx_fsm2_payments(b, rep, t)
+
+
+def xlsx_fsm2_payments(b: Book, rep: Report, t: Text) -> None:
+    """FSM2 udbetaling (per participant: grant, the three parts, earned to date, outstanding, due now; totals that
+    reconcile with the grants) and FSM2 forfald (the parts falling due in the as-of month), F10."""
+    prog = t("programme2")
+    r_ = rep.rules
+    tot = rep.fsm2_pay_totals()
+    split = "/".join(t.number(p) for p in r_.fsm2_part_pcts)
+    lo, hi = r_.fsm2_part_thresholds_pct
+    note = t("n_fsm2_pay", split=split, lo=t.number(lo), hi=t.number(hi))
+    recon = (
+        t("fsm2_reconcile_ok")
+        if rep.fsm2_pay_reconciled
+        else t("fsm2_reconcile_bad", a=t.money(tot["granted"]), b=t.money(tot["parts"]))
+    )
+    cols = [Col(t("kode"), "int", width=12), Col(t("kommune")), Col(t("grant"), "money", "sum")]
+    for n in PARTS:
+        cols += [Col(t("part_n", n=n), "money", "sum"), Col(t("part_n_earned", n=n), "month", width=10)]
+    cols += [
+        Col(t("earned_to_date"), "money", "sum"),
+        Col(t("outstanding"), "money", "sum"),
+        Col(t("fsm2_due_now", m=rep.label), "money", "sum"),
+        Col(t("part_basis_n", n=2), wrap=60),
+        Col(t("part_basis_n", n=3), wrap=60),
+        Col(t("grant_source"), wrap=60),
+    ]
+    rows = []
+    for k in rep.fsm2_payers:
+        line: list[object] = [k.kode, k.navn, k.grant]
+        for n in PARTS:
+            p = k.tranches.get(n)
+            line += [p["amount_dkk"] if p else None, (p["earned_month"] if p["earned"] else t("not_earned")) if p else None]
+        due = sum((p["amount_dkk"] for p in k.tranches.values() if p["earned"] and p["earned_month"] == rep.month), Decimal(0))
+        line += [
+            k.earned,
+            k.outstanding,
+            due,
+            (k.tranches.get(2) or {}).get("basis"),
+            (k.tranches.get(3) or {}).get("basis"),
+            k.grant_source,
+        ]
+        rows.append(line)
+    b.table(t("sh_fsm2_pay"), t("s_fsm2_pay_table"), [note, recon], cols, rows, total_label_col=1, programme=prog)
+
+    due_cols = [
+        Col(t("kode"), "int", width=12),
+        Col(t("kommune")),
+        Col(t("part"), "int", width=7),
+        Col(t("part_pct"), "pct"),
+        Col(t("amount"), "money", "sum"),
+        Col(t("earned_month"), "month", width=10),
+        Col(t("basis"), wrap=80),
+    ]
+    due_rows = [
+        [r["kommune_kode"], r["kommune_navn"], r["part"], r["part_pct"] / 100, r["amount_dkk"], r["earned_month"], r["basis"]]
+        for r in rep.fsm2_due
+    ] or [[None, t("s_fsm2_due_none", m=rep.label), None, None, None, None, None]]
+    b.table(t("sh_fsm2_due"), t("s_fsm2_due", m=rep.label), [t("n_fsm2_due", m=rep.label)], due_cols, due_rows, programme=prog)
