@@ -24,6 +24,7 @@ TABLES: dict[str, str | None] = {
     "mart_tranche_status": None,
     "mart_fsm2_result": None,
     "mart_fsm2_requirement": None,
+    "mart_fsm2_payment_status": None,  # F10 (V007)
     "dq_marking_violations": None,
     "ingest_rejects": "file, line_no, feed, reason, row_masked",
     "ingest_file": "feed, file_name, sha256, period, size_bytes, rows_read, rows_loaded, rows_rejected",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import logging
 import sys
 import time
@@ -36,13 +37,16 @@ def load_dag():
     return module.monthly_dag
 
 
-def run_month(dag, month_label: str, backfill: bool = False) -> float:
+def run_month(dag, month_label: str, backfill: bool = False, what_if: dict | None = None) -> float:
     from airflow.utils.state import DagRunState
 
     m = months.parse_month(month_label)
     logical = datetime(m.year, m.month, 1, tzinfo=months.COPENHAGEN)
     t0 = time.perf_counter()
-    dr = dag.test(logical_date=logical, run_conf={"month": months.label(m), "backfill": backfill})
+    conf = {"month": months.label(m), "backfill": backfill}
+    if what_if:  # the trigger form's what-if fields (CONTRACT §2): a name and rule overrides
+        conf.update(what_if_name=what_if["name"], what_if_rules=what_if["rules"])
+    dr = dag.test(logical_date=logical, run_conf=conf)
     seconds = time.perf_counter() - t0
     if dr is None or dr.state != DagRunState.SUCCESS:
         failed = [ti.task_id for ti in (dr.get_task_instances() if dr else []) if ti.state not in ("success", "skipped")]
@@ -59,7 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backfill", action="store_true", help="one set-based pass for 2017-08 … last")
     ap.add_argument("--synthetic", action="store_true", help="generate the synthetic landing zone when FSM_LANDING is unset")
     ap.add_argument("--scale", default=dev_settings().synth_scale, help="generator scale (default FSM_SYNTH_SCALE or small)")
+    ap.add_argument("--what-if", metavar="NAME", help="a what-if run of the month under --rules, beside the official figures")
+    ap.add_argument("--rules", metavar="JSON", help="rule overrides for --what-if, e.g. '{\"activity_threshold_pct\": 45}'")
     args = ap.parse_args(argv)
+    what_if = None
+    if args.what_if or args.rules:
+        if not (args.what_if and args.rules) or args.backfill or args.last:
+            ap.error("a what-if run is one month with both --what-if NAME and --rules JSON")
+        what_if = {"name": args.what_if, "rules": json.loads(args.rules)}
 
     airflow_env.configure()
     first = months.parse_month(args.first)
@@ -76,8 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     todo = [last] if args.backfill else list(months.month_range(first, last))
     total = time.perf_counter()
     for m in todo:
-        s = run_month(dag, months.label(m), backfill=args.backfill)
-        print(f"fsm_monthly_monitoring {months.label(m)}{' (backfill)' if args.backfill else ''}: success in {s:.1f}s")
+        s = run_month(dag, months.label(m), backfill=args.backfill, what_if=what_if)
+        kind = " (backfill)" if args.backfill else f" (what-if {what_if['name']})" if what_if else ""
+        print(f"fsm_monthly_monitoring {months.label(m)}{kind}: success in {s:.1f}s")
+    if what_if:
+        print(f"comparison: {settings().reports_folder}/{months.label(last)}/what_if/{what_if['name']}/comparison.{{html,csv}}")
     from fsm import warehouse
 
     print(f"{len(todo)} run(s) in {time.perf_counter() - total:.1f}s")
