@@ -7,11 +7,12 @@ from airflow.sdk import Asset, CronDataIntervalTimetable, Param, PokeReturnValue
 
 from fsm.contract import FEED_NAMES
 from fsm.ops.docs import DAG_DOC, FIRST_MONTH, LAST_MONTH, MONTH_EXAMPLES, TASK_DOCS
+from fsm.ops.lineage import task_started
 from fsm.ops.notify import FsmAlert, slow_run_alert
 
-STAGING = Asset(name="fsm_staging", uri="x-fsm://warehouse/staging")
-MARTS = Asset(name="fsm_marts", uri="x-fsm://warehouse/marts")
-REPORT = Asset(name="fsm_tranche_report", uri="x-fsm://reports/tranche_report")
+# Each Asset updated once a run by its writer; the event: the month, the postgres:// or file:// URIs (fsm.ops.lineage)
+STAGING = {feed: Asset(name=f"fsm.staging.{feed}", group="fsm") for feed in FEED_NAMES}
+MARTS, REPORT = Asset(name="fsm.marts", group="fsm"), Asset(name="fsm.tranche_report", group="fsm")
 PARAMS = {  # the trigger form: one month, or the backfill up to it
     "month": Param(None, type=["null", "string"], pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$", examples=MONTH_EXAMPLES, title="Month (YYYY-MM)",
                    description="The as-of month to compute. Empty: the month of the run's data interval (a manual run: last month)."),
@@ -22,7 +23,7 @@ PARAMS = {  # the trigger form: one month, or the backfill up to it
 # fail at once (fsm.errors.PermanentError). A task failing for good alerts via the connection fsm_alerts.
 DEFAULT_ARGS = {"owner": "star-monitoring", "retries": 3, "retry_delay": pendulum.duration(minutes=1),
                 "retry_exponential_backoff": 2.0, "max_retry_delay": pendulum.duration(minutes=15),
-                "on_failure_callback": FsmAlert()}  # fmt: skip
+                "on_failure_callback": FsmAlert(), "on_execute_callback": task_started}  # fmt: skip
 
 
 def _month(context) -> str:
@@ -76,7 +77,7 @@ def fsm_monthly_monitoring():
     def ingest(month: str):
         for feed in FEED_NAMES:
 
-            @task(multiple_outputs=True, task_id=f"ingest_{feed}", doc_md=TASK_DOCS["ingest"], outlets=[STAGING])
+            @task(multiple_outputs=True, task_id=f"ingest_{feed}", doc_md=TASK_DOCS["ingest"], outlets=[STAGING[feed]])
             def ingest_one(month: str, feed: str = feed) -> dict:
                 from datetime import date
 
@@ -135,7 +136,7 @@ def fsm_monthly_monitoring():
 
         return report(date.fromisoformat(month), backfill=bool(context["params"]["backfill"]))
 
-    @task(multiple_outputs=True, doc_md=TASK_DOCS["publish"], outlets=[STAGING, MARTS, REPORT])
+    @task(multiple_outputs=True, doc_md=TASK_DOCS["publish"])
     def publish(month: str, report: dict) -> dict:
         return {"month": month[:7], "report_dir": report.get("dir")}
 

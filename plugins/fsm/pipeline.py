@@ -16,6 +16,7 @@ from fsm.config import env_name, settings
 from fsm.contract import REGISTER_FEEDS
 from fsm.errors import PermanentError
 from fsm.ingest.landing import LandingZone
+from fsm.ops import lineage
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,9 @@ def prepare_warehouse() -> dict[str, object]:
 def ingest(feed: str, month: date) -> dict[str, object]:
     from fsm.ingest import ingest_feed
 
-    return ingest_feed(feed, month)
+    out = ingest_feed(feed, month)
+    lineage.ingested(feed, month)
+    return out
 
 
 @final_on_permanent_errors
@@ -114,14 +117,19 @@ def transform(
     from fsm.transform.run_log import RunInfo
 
     run = RunInfo(run_id, started_at or datetime.now(UTC)) if run_id else RunInfo()
-    return run_month(month, write_all_months=backfill, run=run)
+    out = run_month(month, write_all_months=backfill, run=run)
+    lineage.built(month, out["programmes"], backfill)
+    return out
 
 
 @final_on_permanent_errors
 def quality_inputs(month: date) -> dict[str, object]:
     from fsm.quality import check_inputs
+    from fsm.quality.checks import INPUT_SUITES
 
-    return check_inputs(month)
+    out = check_inputs(month)
+    lineage.checked(month, reads=INPUT_SUITES)
+    return out
 
 
 @final_on_permanent_errors
@@ -134,14 +142,19 @@ def quality_markings(month: date, backfill: bool = False) -> dict[str, object]:
     if backfill:
         for m in months.month_range(rules().project_start, months.prev_month(month)):
             check_markings(m)
-    return check_markings_with_gx(month)
+    out = check_markings_with_gx(month)
+    lineage.checked(month, reads=lineage.marking_rule_tables(), writes=["dq_marking_violations"], backfill=backfill)
+    return out
 
 
 @final_on_permanent_errors
 def quality_marts(month: date) -> dict[str, object]:
     from fsm.quality import check_marts
+    from fsm.quality.checks import MART_SUITES
 
-    return check_marts(month)
+    out = check_marts(month)
+    lineage.checked(month, reads=MART_SUITES)
+    return out
 
 
 @final_on_permanent_errors
@@ -150,7 +163,10 @@ def report(month: date, backfill: bool = False) -> dict[str, object]:
     from fsm.config import rules
     from fsm.report import write_reports
 
+    written = {}
     if backfill:
         for m in months.month_range(rules().project_start, months.prev_month(month)):
-            write_reports(m)
-    return write_reports(month)
+            written[m] = write_reports(m)["files"]
+    out = write_reports(month)
+    lineage.reported(month, {**written, month: out["files"]}, backfill)
+    return out

@@ -186,7 +186,11 @@ def test_the_trigger_form_takes_one_month_or_the_backfill(dag):
 
 
 def test_assets_for_staging_marts_and_report(dag):
-    outlets = {a.name for t in dag.tasks for a in t.outlets}
-    assert outlets == {"fsm_staging", "fsm_marts", "fsm_tranche_report"}
-    assert {a.name for a in dag.get_task("publish").outlets} == outlets
+    from fsm.contract import FEED_NAMES
+
+    # one Asset per writer, so each is updated once a run (issue 14; the URIs it wrote in the event: fsm.ops.lineage)
+    writers = {a.name: t.task_id for t in dag.tasks for a in t.outlets}
+    assert writers == {**{f"fsm.staging.{f}": f"ingest.ingest_{f}" for f in FEED_NAMES},
+                       "fsm.marts": "transform.build_marts", "fsm.tranche_report": "write_report"}  # fmt: skip
+    assert sum(len(t.outlets) for t in dag.tasks) == len(writers) and not dag.get_task("publish").outlets
     assert dag.dag_display_name != dag.dag_id and dag.description

@@ -83,7 +83,7 @@ def test_env_example_names_every_variable_and_holds_no_secret():
 
 def test_the_services_and_their_healthchecks(stack):
     services = stack["services"]
-    assert {"postgres", "warehouse", "redis", "airflow-worker"} | AIRFLOW_SERVICES == set(services)
+    assert {"postgres", "warehouse", "redis", "airflow-worker"} | AIRFLOW_SERVICES | LINEAGE_SERVICES == set(services)
     for name, service in services.items():
         if name != "airflow-init":  # a one-shot job: the others wait for it to complete
             assert service.get("healthcheck", {}).get("test"), name
@@ -192,3 +192,33 @@ def test_the_image_builds_from_requirements_on_the_airflow_image():
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".venv", "data", "reports", ".env"} <= set(ignored)
     assert json.loads((ROOT / "resources" / "dev_connections.json").read_text())  # baked in for `connections import`
+
+LINEAGE_SERVICES = {"marquez-db", "marquez", "marquez-web"}
+
+
+def test_the_lineage_profile_runs_marquez_and_points_openlineage_at_it():
+    """COMPOSE_PROFILES=lineage: Marquez (API, its PostgreSQL, the web UI) only in that profile; the Airflow
+    services send OpenLineage events there when OPENLINEAGE_URL says so, and are quiet (disabled) without it."""
+    quiet = load(FILLED)
+    on = load({**FILLED, "COMPOSE_PROFILES": "lineage", "OPENLINEAGE_URL": "http://marquez:5000"})
+    services = on["services"]
+    for name in LINEAGE_SERVICES:
+        assert services[name]["profiles"] == ["lineage"] and services[name]["healthcheck"]["test"], name
+    assert services["marquez"]["depends_on"]["marquez-db"]["condition"] == "service_healthy"
+    assert services["marquez-web"]["environment"]["MARQUEZ_HOST"] == "marquez"
+    api = services["marquez"]
+    assert api["environment"]["POSTGRES_HOST"] == "marquez-db" and api["configs"][0]["source"] == "marquez-config"
+    config = yaml.safe_load(on["configs"]["marquez-config"]["content"])
+    assert config["db"]["url"] == "jdbc:postgresql://${POSTGRES_HOST}:${POSTGRES_PORT}/${POSTGRES_DB}"  # Marquez's own ${}
+    assert config["server"]["applicationConnectors"][0]["port"] == 5000 and "5000" in api["ports"][0]
+    assert all(p.startswith("127.0.0.1:") for n in LINEAGE_SERVICES for p in services[n].get("ports", []))
+    assert "marquez-db" in on["volumes"]
+    for name in AIRFLOW_SERVICES | {"airflow-worker"}:
+        env, off = services[name]["environment"], quiet["services"][name]["environment"]
+        assert env["OPENLINEAGE_URL"] == "http://marquez:5000" and off["OPENLINEAGE_URL"] == "", name
+        assert env["AIRFLOW__OPENLINEAGE__CUSTOM_RUN_FACETS"] == "fsm.ops.lineage.month_run_facet", name
+        assert env["AIRFLOW__OPENLINEAGE__NAMESPACE"] == "fsm-monitor", name
+        assert not any(k.startswith("AIRFLOW__OPENLINEAGE__TRANSPORT") for k in env), name  # the URL decides
+    from airflow.providers.openlineage.utils.utils import try_import_from_string
+
+    assert callable(try_import_from_string("fsm.ops.lineage.month_run_facet"))

@@ -201,9 +201,9 @@ def test_the_trigger_form_runs_one_month(page, airflow_ui):
     page.screenshot(path=SHOTS / "ui_triggered.png")
 
 
-def test_the_assets_page_lists_the_three_assets(page, airflow_ui):
+def test_the_assets_page_lists_the_assets(page, airflow_ui):
     page.goto(airflow_ui["base"] + "/assets")
-    for name in ("fsm_staging", "fsm_marts", "fsm_tranche_report"):
+    for name in ("fsm.staging.markings", "fsm.staging.ydelse", "fsm.marts", "fsm.tranche_report"):
         page.get_by_role("link", name=name, exact=True).wait_for()
     page.screenshot(path=SHOTS / "ui_assets.png")
 
