@@ -169,13 +169,18 @@ class Report:
         return per_kommune and t["granted"] == t["tranches"] == t["earned"] + t["outstanding"]
 
     def per_tranche(self) -> list[dict[str, object]]:
+        """Granted, earned, outstanding and due per FSM1 tranche (P1–P3)."""
+        return self._per_part(self.tranches, "tranche", "tranche_pct")
+
+    def _per_part(self, rows_: list[dict[str, object]], part: str, pct: str) -> list[dict[str, object]]:
+        """Per tranche (FSM1) or part (FSM2, F10): its share, granted, earned, outstanding, due this month, counts."""
         out = []
-        for n in sorted({r["tranche"] for r in self.tranches}):
-            rows = [r for r in self.tranches if r["tranche"] == n]
+        for n in sorted({r[part] for r in rows_}):
+            rows = [r for r in rows_ if r[part] == n]
             out.append(
                 {
-                    "tranche": n,
-                    "pct": rows[0]["tranche_pct"],
+                    part: n,
+                    "pct": rows[0][pct],
                     "granted": sum((r["amount_dkk"] for r in rows), ZERO),
                     "earned": sum((r["amount_dkk"] for r in rows if r["earned"]), ZERO),
                     "outstanding": sum((r["amount_dkk"] for r in rows if not r["earned"]), ZERO),
@@ -298,22 +303,8 @@ class Report:
         return each and t["granted"] == t["parts"] == t["earned"] + t["outstanding"]
 
     def fsm2_per_part(self) -> list[dict[str, object]]:
-        out = []
-        for n in sorted({r["part"] for r in self.fsm2_pay}):
-            rows = [r for r in self.fsm2_pay if r["part"] == n]
-            out.append(
-                {
-                    "part": n,
-                    "pct": rows[0]["part_pct"],
-                    "granted": sum((r["amount_dkk"] for r in rows), ZERO),
-                    "earned": sum((r["amount_dkk"] for r in rows if r["earned"]), ZERO),
-                    "outstanding": sum((r["amount_dkk"] for r in rows if not r["earned"]), ZERO),
-                    "due": sum((r["amount_dkk"] for r in rows if r["earned"] and r["earned_month"] == self.month), ZERO),
-                    "n_earned": sum(1 for r in rows if r["earned"]),
-                    "n": len(rows),
-                }
-            )
-        return out
+        """Granted, earned, outstanding and due per FSM2 part (F10)."""
+        return self._per_part(self.fsm2_pay, "part", "part_pct")
 
     def _fsm2_counts(self) -> list[int]:
         """Every FSM2 count the report shows (xlsx, html, csv): as-of month by origin, the monthly
