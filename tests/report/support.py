@@ -83,7 +83,8 @@ def dec(cell) -> Decimal:
 
 
 def report_texts(out: Path) -> dict[str, str]:
-    """Every report file as text: the xlsx unzipped (numeric <v> values dropped), the html without its data: URIs."""
+    """Every report file as text: the xlsx unzipped (numeric <v> values dropped), the html without its data: URIs,
+    the PDF's extracted text."""
     texts = {}
     for f in out.iterdir():
         if f.suffix == ".xlsx":
@@ -92,6 +93,10 @@ def report_texts(out: Path) -> dict[str, str]:
                     if name.endswith((".xml", ".rels")):
                         xml = z.read(name).decode("utf-8")
                         texts[f"{f.name}:{name}"] = re.sub(r"<v>[^<]*</v>", "", xml) if "worksheets/" in name else xml
+        elif f.suffix == ".pdf":  # the PDF's text as a reader sees it (its fonts are subset: not in the bytes)
+            from pypdf import PdfReader
+
+            texts[f.name] = "\n".join(p.extract_text() for p in PdfReader(f).pages)
         elif f.suffix == ".html":
             texts[f.name] = re.sub(r"data:image/[a-z]+;base64,[A-Za-z0-9+/=]+", "", f.read_text(encoding="utf-8"))
         else:

@@ -46,7 +46,7 @@ def test_files_and_return_value(reports):
     assert r["internal"] is True  # 5 citizens in København: counts below 5 appear
     assert (out.parent / "2018-02" / "tranche_report.xlsx").exists()
     assert r["fsm2"] is None and not (out / "fsm2_result.csv").exists()  # an FSM1-only month has no FSM2 output
-    assert r["files"] == ["tranche_report.xlsx", "tranche_report.html", "tranche_report.csv"]
+    assert r["files"] == ["tranche_report.xlsx", "tranche_report.html", "tranche_report.pdf", "tranche_report.csv"]
 
 
 def test_warehouse_agrees_with_the_hand_computed_figures(reports):

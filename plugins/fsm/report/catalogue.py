@@ -284,6 +284,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "da": "Resultatandel pr. kommune (0–{y} %, stiplede linjer = {lo} % og {hi} %; ✓ = {hi} % opfyldt, (✓) = {lo} % opfyldt)",
         "en": "Result share per municipality (0–{y} %, dashed lines = {lo} % and {hi} %; ✓ = {hi} % met, (✓) = {lo} % met)",
     },
+    # --- the PDF report (fsm.report.pdf)
+    "pdf.page": {"da": "side {p} af {n}", "en": "page {p} of {n}"},
+    "pdf.columns": {
+        "da": "Kolonne {a}–{b} af {n} (de første kolonner gentages)",
+        "en": "Columns {a}–{b} of {n} (the first columns repeat)",
+    },
     # --- the marking rules (DQ), their severities, F5's origins
     "dq.backdated_marking": {"da": "Tilbagedateret markering (M3)", "en": "Backdated marking (M3)"},
     "dq.overlapping_group_marking": {"da": "Overlappende gruppemarkeringer (M2)", "en": "Overlapping group markings (M2)"},

@@ -27,9 +27,10 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def write_reports(month: date) -> dict[str, object]:
-    """Write tranche_report.{csv,xlsx,html} (and fsm2_result.csv) for `month` under the reports folder/<YYYY-MM>/."""
+    """Write tranche_report.{csv,xlsx,html,pdf} (and fsm2_result.csv) for `month` under the reports folder/<YYYY-MM>/."""
     from fsm.report.charts import render_charts  # matplotlib, xlsxwriter and Jinja2 load only when a report is written
     from fsm.report.html import render_html
+    from fsm.report.pdf import write_pdf  # ReportLab loads only here too
     from fsm.report.xlsx import write_xlsx
 
     t0 = time.perf_counter()
@@ -53,7 +54,7 @@ def write_reports(month: date) -> dict[str, object]:
 
     t1 = time.perf_counter()
     _atomic_write(out / "tranche_report.csv", write_csv(csv_rows(rep)))
-    files = ["tranche_report.xlsx", "tranche_report.html", "tranche_report.csv"]
+    files = ["tranche_report.xlsx", "tranche_report.html", "tranche_report.pdf", "tranche_report.csv"]
     if rep.has_fsm2:
         _atomic_write(out / FSM2_CSV, write_csv(fsm2_csv_rows(rep), FSM2_CSV_COLUMNS))
         files.append(FSM2_CSV)
@@ -73,6 +74,9 @@ def write_reports(month: date) -> dict[str, object]:
     t1 = time.perf_counter()
     _atomic_write(out / "tranche_report.html", render_html(rep, charts).encode("utf-8"))
     timings["html"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    write_pdf(rep, out / "tranche_report.pdf", charts)  # atomically, like the others
+    timings["pdf"] = time.perf_counter() - t1
 
     tot = rep.totals()
     seconds = time.perf_counter() - t0

@@ -47,6 +47,21 @@ NUM_FORMATS = {
     "datetime": "yyyy-mm-dd hh:mm",
 }
 
+# Print (A4 landscape, xlsxwriter's margins 0.7"): the printable width in pixels at 100 %, the smallest scale a
+# sheet is printed at (a wider one is printed on more pages across, its code and name columns repeated), and the
+# width at which a long text column (a basis, a grant source) wraps instead of widening the sheet.
+PRINT_WIDTH_PX = (11.69 - 2 * 0.7) * 96
+MIN_PRINT_SCALE = 0.7
+WRAP_AT = 45
+LINE_PT = 13  # a 10 pt line
+BASE_FORMAT = {"font_name": "Calibri", "font_size": 10, "valign": "top"}
+NOTE_STYLE = {
+    "note": {"italic": True, "font_color": "#555555"},
+    "warn": {"bold": True, "font_color": "#B00020"},
+    "banner": {"bold": True, "font_color": "#FFFFFF", "bg_color": "#B00020"},
+}
+CHARS_PER_WIDTH = 1.25  # characters of 10 pt text a column width unit holds (a unit is an 11 pt '0')
+
 
 class Book:
     """One workbook; table() writes a sheet."""
@@ -69,12 +84,12 @@ class Book:
             }
         )
         wb = self.wb
-        base = {"font_name": "Calibri", "font_size": 10, "valign": "top"}
+        base = BASE_FORMAT
         self.f = {
             "title": wb.add_format({**base, "bold": True, "font_size": 14}),
-            "note": wb.add_format({**base, "italic": True, "font_color": "#555555"}),
-            "banner": wb.add_format({**base, "bold": True, "font_color": "#FFFFFF", "bg_color": "#B00020"}),
-            "warn": wb.add_format({**base, "bold": True, "font_color": "#B00020"}),
+            "note": wb.add_format({**base, **NOTE_STYLE["note"]}),
+            "banner": wb.add_format({**base, **NOTE_STYLE["banner"]}),
+            "warn": wb.add_format({**base, **NOTE_STYLE["warn"]}),
             "header": wb.add_format(
                 {**base, "bold": True, "bg_color": "#DDE4EE", "bottom": 1, "text_wrap": True, "valign": "bottom"}
             ),
@@ -157,43 +172,51 @@ class Book:
         r = 0
         ws.write_string(r, 0, title, self.f["title"])
         r += 1
+        note_rows: list[tuple[int, str, str]] = []
         if rep.internal:
             ws.write_string(r, 0, t("internal", m=rep.small_limit - 1), self.f["banner"])
+            note_rows.append((r, t("internal", m=rep.small_limit - 1), "banner"))
             r += 1
         sub = f"{programme} · {t('as_of')} {rep.label}"
         if rep.snapshot_dates:
             sub += f" · {t('snapshot')} {', '.join(d.isoformat() for d in rep.snapshot_dates)}"
         ws.write_string(r, 0, sub, self.f["note"])
+        note_rows.append((r, sub, "note"))
         r += 1
         for n in notes:
-            ws.write_string(
-                r,
-                0,
-                n,
-                self.f["warn"] if n.startswith(("ADVARSEL", "WARNING", "AFSTEMNINGSFEJL", "RECONCILIATION")) else self.f["note"],
-            )
+            kind = "warn" if n.startswith(("ADVARSEL", "WARNING", "AFSTEMNINGSFEJL", "RECONCILIATION")) else "note"
+            note_rows.append((r, n, kind))
+            ws.write_string(r, 0, n, self.f[kind])
             r += 1
         r += 1
         header_row = r
-        widths = []
+        widths: list[float] = []
+        wraps: list[int | None] = []
         max_lines = 1
         for c, col in enumerate(cols):
             ws.write_string(header_row, c, col.header, self.f["header" if col.kind == "text" else "header_num"])
             data_len = max((self._display_len(col.kind, row[c]) for row in rows), default=0)
             word = max(len(w) for w in col.header.split())
-            width = col.width or min(max(data_len, word, 6) + 2, col.wrap or 120)
+            wrap = col.wrap or (WRAP_AT if col.kind == "text" and not col.width and data_len > WRAP_AT else None)
+            wraps.append(wrap)
+            width = col.width or min(max(data_len, word, 6) + 2, wrap or 120)
             widths.append(width)
             max_lines = max(max_lines, math.ceil(len(col.header) / max(width - 1, 1)))
             ws.set_column(c, c, width)
         ws.set_row(header_row, 14 * max_lines)
         first = header_row + 1
         for i, row in enumerate(rows):
+            lines = 1
             for c, col in enumerate(cols):
-                if col.wrap and isinstance(row[c], str):
-                    ws.write_string(first + i, c, row[c], self.f["wrap"])  # Excel fits the row height when opening
+                if wraps[c] and isinstance(row[c], str):
+                    ws.write_string(first + i, c, row[c], self.f["wrap"])
+                    lines = max(lines, wrapped_lines(row[c], (widths[c] - 1) * CHARS_PER_WIDTH))
                 else:
                     self._write(ws, first + i, c, col.kind, row[c])
+            if lines > 1:  # the height of the wrapped text: LibreOffice and a printout do not fit it themselves
+                ws.set_row(first + i, LINE_PT * lines)
         last = first + max(len(rows), 1) - 1
+        end_row = last
         total_row = None
         if any(col.total for col in cols) or custom_totals:
             total_row = last + 1
@@ -215,8 +238,10 @@ class Book:
                     ws.write_formula(total_row, c, f"=SUM({ref})", self.f["total_" + col.kind], cached(value))
                 else:
                     ws.write_blank(total_row, c, None, self.f["total_text"])
+            end_row = total_row
             for i, extra in enumerate(extra_totals(first, last, total_row) if extra_totals else []):
                 row = total_row + 1 + i
+                end_row = row
                 for c, col in enumerate(cols):
                     v = extra.get(c)
                     if isinstance(v, tuple):
@@ -244,15 +269,52 @@ class Book:
                     c1,
                     {"type": "cell", "criteria": ">=", "value": float(at_least), "format": self.f[fmt], "stop_if_true": True},
                 )
-        # print: A4 landscape, one page wide, header row repeated, INTERN in the page header
+        # print: A4 landscape, as few pages across as keep the print at MIN_PRINT_SCALE or larger (one for most
+        # sheets; then code and name repeat on each), header row repeated, the table as print area, INTERN in the header
         ws.set_paper(9)
         ws.set_landscape()
-        ws.fit_to_pages(1, 0)
+        table_px = sum(w * 7 + 5 for w in widths)
+        across = max(1, math.ceil(table_px / (PRINT_WIDTH_PX / MIN_PRINT_SCALE)))
+        ws.fit_to_pages(across, 0)
+        if across > 1 and freeze_cols:
+            ws.repeat_columns(0, freeze_cols - 1)
+            ws.print_across()
         ws.repeat_rows(header_row)
+        ws.print_area(0, 0, end_row, len(cols) - 1)
+        self._wrap_notes(ws, note_rows, len(cols), sum(widths))
         left = ('&L&"-,Bold"&KB00020' + _hf(t("internal", m=rep.small_limit - 1))) if rep.internal else "&L" + _hf(programme)
         ws.set_header(left + "&R" + _hf(f"{title} · {rep.label}"))
         ws.set_footer("&L" + _hf(f"{t('generated')} {rep.generated_at:%Y-%m-%d %H:%M}") + "&R&P / &N")
         return Placed(name, header_row, first, last, total_row)
+
+    def _wrap_notes(self, ws, note_rows: list[tuple[int, str, str]], ncols: int, width: float) -> None:
+        """A note wider than the table wraps within the table's width (the print area would cut it off); the
+        INTERN banner spans the table (a filled cell's text does not run into the next cell)."""
+        for row, text, kind in note_rows:
+            lines = wrapped_lines(text, width * CHARS_PER_WIDTH)
+            if ncols == 1 or (lines == 1 and kind != "banner"):
+                continue
+            key = kind + "_wrap"
+            if key not in self.f:
+                self.f[key] = self.wb.add_format({**BASE_FORMAT, "text_wrap": True, **NOTE_STYLE[kind]})
+            ws.merge_range(row, 0, row, ncols - 1, text, self.f[key])
+            ws.set_row(row, LINE_PT * lines)
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """How many lines `text` takes when wrapped at word boundaries in a column `width` characters wide."""
+    total = 0
+    for para in text.split("\n"):
+        lines, used = 1, 0
+        for word in para.split():
+            n = len(word)
+            if used and used + 1 + n > width:
+                lines += 1
+                used = n
+            else:
+                used += n + (1 if used else 0)
+        total += lines
+    return total
 
 
 def _hf(text: str) -> str:
