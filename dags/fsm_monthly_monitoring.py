@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Asset, CronDataIntervalTimetable, Param, PokeReturnValue, dag, task, task_group
+from airflow.sdk import Asset, CronDataIntervalTimetable, PokeReturnValue, dag, task, task_group
 
 from fsm.contract import FEED_NAMES
-from fsm.ops.docs import DAG_DOC, FIRST_MONTH, LAST_MONTH, MONTH_EXAMPLES, TASK_DOCS
+from fsm.ops.docs import DAG_DOC, FIRST_MONTH, LAST_MONTH, TASK_DOCS, trigger_form
 from fsm.ops.lineage import task_started
 from fsm.ops.notify import FsmAlert, slow_run_alert
 
 # Each Asset updated once a run by its writer; the event: the month, the postgres:// or file:// URIs (fsm.ops.lineage)
 STAGING = {feed: Asset(name=f"fsm.staging.{feed}", group="fsm") for feed in FEED_NAMES}
 MARTS, REPORT = Asset(name="fsm.marts", group="fsm"), Asset(name="fsm.tranche_report", group="fsm")
-PARAMS = {  # the trigger form: one month, or the backfill up to it
-    "month": Param(None, type=["null", "string"], pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$", examples=MONTH_EXAMPLES, title="Month (YYYY-MM)",
-                   description="The as-of month to compute. Empty: the month of the run's data interval (a manual run: last month)."),
-    "backfill": Param(False, type="boolean", title="Backfill 2017-08 … month",
-                      description="Compute every month from 2017-08 to this month in one set-based pass and write them all."),
-}  # fmt: skip
 # Transient errors (a lost connection, a storage timeout) retry after 1, 2, 4 min; bad input or settings
 # fail at once (fsm.errors.PermanentError). A task failing for good alerts via the connection fsm_alerts.
 DEFAULT_ARGS = {"owner": "star-monitoring", "retries": 3, "retry_delay": pendulum.duration(minutes=1),
@@ -45,7 +39,7 @@ def _month(context) -> str:
     tags=["fsm", "star", "monthly", "finance"],
     default_args=DEFAULT_ARGS,
     deadline=slow_run_alert(),  # a run FSM_SLOW_RUN_ALERT_HOURS past the last runs' average duration alerts
-    params=PARAMS,
+    params=trigger_form(),  # month, backfill, what-if name and rule overrides
 )
 def fsm_monthly_monitoring():
     @task.sensor(
@@ -113,10 +107,12 @@ def fsm_monthly_monitoring():
         def build_marts(month: str, **context) -> dict:
             from datetime import date
 
-            from fsm.pipeline import transform
+            from fsm.pipeline import options, transform
 
-            backfill, run = bool(context["params"]["backfill"]), context["dag_run"]
-            return transform(date.fromisoformat(month), backfill, run_id=run.run_id, started_at=run.start_date)
+            run = context["dag_run"]  # run_log records it; a what-if run writes beside the official marts
+            return transform(
+                date.fromisoformat(month), **options(context["params"]), run_id=run.run_id, started_at=run.start_date
+            )
 
         @task(multiple_outputs=True, doc_md=TASK_DOCS["check_marts"])
         def check_marts(month: str) -> dict:
@@ -132,9 +128,9 @@ def fsm_monthly_monitoring():
     def write_report(month: str, **context) -> dict:
         from datetime import date
 
-        from fsm.pipeline import report
+        from fsm.pipeline import options, report
 
-        return report(date.fromisoformat(month), backfill=bool(context["params"]["backfill"]))
+        return report(date.fromisoformat(month), **options(context["params"]))
 
     @task(multiple_outputs=True, doc_md=TASK_DOCS["publish"])
     def publish(month: str, report: dict) -> dict:

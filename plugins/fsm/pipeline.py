@@ -109,13 +109,38 @@ def ingest(feed: str, month: date) -> dict[str, object]:
 
 
 @final_on_permanent_errors
+def options(params: dict) -> dict[str, object]:
+    """The trigger form's choices (fsm.ops.docs.trigger_form): backfill, or a what-if run (name and overrides)."""
+    name, overrides = params.get("what_if_name"), params.get("what_if_rules") or {}
+    if not name and overrides:
+        from fsm.config import SettingsError
+
+        raise SettingsError("what-if rule overrides were given without a what-if name: name the run, or clear the overrides")
+    return {"backfill": bool(params.get("backfill")), "what_if": {"name": name, "rules": overrides} if name else None}
+
+
+@final_on_permanent_errors
 def transform(
-    month: date, backfill: bool = False, run_id: str | None = None, started_at: datetime | None = None
+    month: date,
+    backfill: bool = False,
+    run_id: str | None = None,
+    started_at: datetime | None = None,
+    what_if: dict | None = None,
 ) -> dict[str, object]:
-    """The marts for M (or every month up to M); run_log records the Airflow run that made them."""
+    """The marts for M (or every month up to M); run_log records the Airflow run that made them. A what-if run
+    (CONTRACT §2) computes M under its overrides into the what_if twins, never into the official marts."""
     from fsm.transform import run_month
+    from fsm.transform import what_if as wi
     from fsm.transform.run_log import RunInfo
 
+    if what_if:
+        if backfill:
+            from fsm.config import SettingsError
+
+            raise SettingsError(f"what-if {what_if['name']!r}: a what-if run computes one month, not a backfill")
+        name, rules_ = wi.validated(what_if["name"], what_if["rules"])
+        run = RunInfo(run_id or RunInfo().run_id, started_at or datetime.now(UTC), what_if=name)
+        return run_month(month, run=run, rules_=rules_)
     run = RunInfo(run_id, started_at or datetime.now(UTC)) if run_id else RunInfo()
     out = run_month(month, write_all_months=backfill, run=run)
     lineage.built(month, out["programmes"], backfill)
@@ -158,15 +183,25 @@ def quality_marts(month: date) -> dict[str, object]:
 
 
 @final_on_permanent_errors
-def report(month: date, backfill: bool = False) -> dict[str, object]:
-    """The finance report for M; a backfill writes every month's report (oldest first)."""
+def report(month: date, backfill: bool = False, what_if: dict | None = None) -> dict[str, object]:
+    """The finance report for M and the municipalities' feedback files; a backfill writes every month's (oldest
+    first). A what-if run writes its comparison report instead (what_if/<name>/ under the month's folder)."""
     from fsm.config import rules
     from fsm.report import write_reports
+    from fsm.report.feedback import write_feedback
 
+    if what_if:
+        from fsm.report.what_if import write_comparison
+        from fsm.transform import what_if as wi
+
+        name, rules_ = wi.validated(what_if["name"], what_if["rules"])
+        return write_comparison(month, name, rules_)
     written = {}
     if backfill:
         for m in months.month_range(rules().project_start, months.prev_month(month)):
             written[m] = write_reports(m)["files"]
+            write_feedback(m)
     out = write_reports(month)
+    out["feedback"] = write_feedback(month)
     lineage.reported(month, {**written, month: out["files"]}, backfill)
     return out

@@ -169,13 +169,20 @@ def test_the_dag_serializes_as_the_dag_processor_stores_it(monkeypatch, slow_run
         assert not data.get("deadline")
 
 
-def test_the_trigger_form_takes_one_month_or_the_backfill(dag):
+def test_the_trigger_form_takes_one_month_or_the_backfill_or_a_what_if(dag):
     from airflow.sdk import Param
     from airflow.sdk.definitions.param import ParamValidationError
 
     params = dag.params
-    assert set(params) == {"month", "backfill"}
+    assert set(params) == {"month", "backfill", "what_if_name", "what_if_rules"}
     assert params["month"] is None and params["backfill"] is False  # empty form = the data interval's month
+    assert params["what_if_name"] is None and params["what_if_rules"] == {}  # empty = the official run
+    name = params.get_param("what_if_name")
+    for good in (None, "", "strict-45", "p3_45pct"):
+        Param(**{"default": good, **name.schema}).resolve()
+    for bad in ("Strict 45", "../x", "-x"):
+        with pytest.raises(ParamValidationError):
+            Param(**{"default": bad, **name.schema}).resolve()
     month = params.get_param("month")
     assert "2018-03" in month.schema["examples"] and month.schema["title"]
     for good in (None, "", "2017-08", "2021-12"):  # "" as before: the data interval's month

@@ -98,3 +98,22 @@ def test_a_second_what_if_run_replaces_only_its_own_rows(march, wh):
 def test_a_bad_name_or_override_is_refused_naming_it(name, overrides, says):
     with pytest.raises(SettingsError, match=says):
         what_if.validated(name, overrides)
+
+
+@pytest.mark.slow
+def test_a_what_if_run_from_the_trigger_form_through_airflow(march, wh):
+    """`make what-if` / the trigger form: conf what_if_name + what_if_rules; the official marts stay as they were."""
+    from fsm_dev.run import RunFailed, load_dag, run_month
+
+    dag = load_dag()
+    run_month(dag, "2018-03")  # the official month first (ingest is idempotent: the files are loaded already)
+    with wh.connect() as conn:
+        before = {t: rows for t, rows in dump(conn).items() if t in MARTS}
+    run_month(dag, "2018-03", what_if={"name": "form-45", "rules": {"activity_threshold_pct": 45}})
+    with wh.connect() as conn:
+        after = {t: rows for t, rows in dump(conn).items() if t in MARTS}
+    assert after == before
+    assert _tranches(wh, "what_if.mart_tranche_status", "what_if = 'form-45'")[2][1] is None
+    assert (march / "2018-03" / "what_if" / "form-45" / "comparison.html").is_file()
+    with pytest.raises(RunFailed, match=r"transform\.build_marts"):  # a misspelt rule fails the run at once
+        run_month(dag, "2018-03", what_if={"name": "typo", "rules": {"activity_treshold_pct": 45}})

@@ -18,6 +18,25 @@ LAST_MONTH = max(_RULES.project_last_month, _RULES.fsm2_last_month)
 MONTH_EXAMPLES = [label(m) for m in month_range(FIRST_MONTH, LAST_MONTH)][::-1]
 
 
+def trigger_form() -> dict:
+    """The trigger form: one month, or the backfill up to it, or a what-if run of one month (CONTRACT §2)."""
+    from airflow.sdk import Param
+
+    return {
+        "month": Param(None, type=["null", "string"], pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$", examples=MONTH_EXAMPLES,
+                       title="Month (YYYY-MM)",
+                       description="The as-of month to compute. Empty: the month of the run's data interval (a manual run: last month)."),
+        "backfill": Param(False, type="boolean", title="Backfill 2017-08 … month",
+                          description="Compute every month from 2017-08 to this month in one set-based pass and write them all."),
+        "what_if_name": Param(None, type=["null", "string"], pattern=r"^([a-z0-9][a-z0-9_-]{0,39})?$", title="What-if name",
+                              description="Empty: the official run. A name (a–z, 0–9, '-', '_'): compute the month under the "
+                              "rule overrides below, beside the official figures, and write a comparison report."),
+        "what_if_rules": Param({}, type="object", title="What-if rule overrides (JSON)",
+                               description='Rules to change, e.g. {"activity_threshold_pct": 45}; checked by the settings '
+                               "model (fsm.config.Rules): a wrong name or value fails the run at once, naming it."),
+    }  # fmt: skip
+
+
 def _fill(text: str) -> str:
     """@PERIOD@ → the monitored months; @<setting>@ → the setting's variable name (config)."""
     text = text.replace("@PERIOD@", f"{label(FIRST_MONTH)} … {label(LAST_MONTH)}")
@@ -35,7 +54,7 @@ and M's finance report.
 | | |
 |---|---|
 | **Schedule** | the 1st of M+1, 00:00 Copenhagen, for month M (data interval [M-01, (M+1)-01)), for M in @PERIOD@ (F9: the first and last monitored month) |
-| **Flow** | wait for M's files → prepare warehouse → ingest every feed → quality (input suites, marking rules) → transform (marts, mart suites) → report → publish Assets |
+| **Flow** | wait for M's files → prepare warehouse → ingest every feed → quality (input suites, marking rules) → transform (marts, mart suites) → report (finance report, feedback files to the municipalities) → publish |
 | **Report** | *Tranche report* and *Data Docs* buttons under **Extra Links** of any task instance; the run's **Report** tab; **Browse → FSM reports** for every month |
 | **Files** | `@reports_dir@/<YYYY-MM>/tranche_report.{xlsx,html,csv}` and `…/data_docs/` |
 | **Warehouse** | Airflow connection `fsm_warehouse` (`@warehouse_url@` overrides it; default: embedded PostgreSQL under `data/pg`) |
@@ -106,8 +125,9 @@ Writes the finance report for month M: `tranche_report.xlsx`, `.html` and `.csv`
 **On failure:** check the folder exists and is writable by Airflow; clear the task.
 """,
     "publish": """
-Marks the Assets `fsm_staging`, `fsm_marts` and `fsm_tranche_report` updated, so DAGs scheduled on
-them (e.g. a distribution DAG) start. **On failure:** only the Asset events are missing; clear it.
+Returns the run's summary (the month and its report folder). The Assets `fsm.staging.<feed>`,
+`fsm.marts` and `fsm.tranche_report` are updated by the tasks that write them (ingest, build_marts,
+write_report), once a run, with the month in the event. **On failure:** nothing is lost; clear it.
 """,
 }
 DAG_DOC = _fill(DAG_DOC)
