@@ -17,7 +17,7 @@ export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN ?= sqlite:///$(AIRFLOW_HOME)/airflow.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install airflow-db run month backfill test test-fast lint fix up down clean
+.PHONY: help install airflow-db run month backfill what-if test test-fast lint fix up down clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -49,6 +49,10 @@ month: airflow-db ## One month through Airflow on the FSM_* settings: make month
 
 backfill: airflow-db ## 2017-08 … MONTH in one set-based pass: make backfill MONTH=2019-12
 	$(DEV) $(PY) -m fsm_dev.run $(or $(MONTH),2019-12) --backfill
+
+what-if: airflow-db ## Month M under rule overrides, beside the official figures: make what-if MONTH=2018-03 NAME=strict RULES='{"activity_threshold_pct": 45}'
+	@test -n "$(MONTH)" -a -n "$(NAME)" -a -n '$(RULES)' || { echo "usage: make what-if MONTH=YYYY-MM NAME=name RULES='{\"activity_threshold_pct\": 45}'"; exit 2; }
+	$(DEV) $(PY) -m fsm_dev.run $(MONTH) --what-if $(NAME) --rules '$(RULES)'
 
 test: airflow-db ## Run every test (real PostgreSQL: FSM_TEST_PG_URL or 127.0.0.1:5432, else embedded)
 	$(PY) -m pytest -q
