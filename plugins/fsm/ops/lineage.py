@@ -6,8 +6,8 @@ Datasets are named by URIs OpenLineage understands (the Postgres provider and co
   really used (fsm.warehouse.url(), resolved inside the task; a Unix-socket warehouse, e.g. the
   embedded one, is `localhost:<port>`). OpenLineage: namespace `postgres://<host>:<port>`, name
   `<database>.public.<table>`.
-- reports: `file://<FSM_REPORTS_DIR>/<YYYY-MM>/<file>`; the landing zone a feed is read from:
-  `file://<FSM_LANDING>/<folder>` (OpenLineage: namespace `file`, name the absolute path). An
+- reports: `file://<reports folder>/<YYYY-MM>/<file>` (config.reports_dir); the landing zone a feed is read from:
+  `file://<landing root>/<folder>` (config.landing_root) (OpenLineage: namespace `file`, name the absolute path). An
   `s3://…` landing zone is named too but needs the Amazon provider to reach OpenLineage.
 
 The warehouse's host is known only inside a task, so the DAG file declares static, named Assets for

@@ -23,12 +23,14 @@ class RunInfo:
 
 @cache
 def code_version() -> str:
-    """The code_version setting (the image bakes it in), else `git describe` of the checkout, else 'unknown'."""
+    """The code_version setting (the image bakes it in), else `git describe` of the checkout, else 'unknown'.
+    Eight hex digits: a longer hash can hold ten decimal digits in a row, which the reports' CPR scans
+    (rightly) refuse."""
     if settings().code_version:
         return settings().code_version
     try:
         out = subprocess.run(
-            ["git", "-C", str(PROJECT_ROOT), "describe", "--always", "--dirty", "--abbrev=12"],
+            ["git", "-C", str(PROJECT_ROOT), "describe", "--always", "--dirty", "--abbrev=8"],
             capture_output=True, text=True, timeout=5, check=False,
         )  # fmt: skip
     except (OSError, subprocess.SubprocessError):
