@@ -99,6 +99,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "severity": {"da": "Alvor", "en": "Severity"},
     "findings": {"da": "Fund", "en": "Findings"},
     "new_findings": {"da": "Nye fund", "en": "New findings"},
+    "dq_change": {"da": "Ændring siden {p}", "en": "Change since {p}"},
     "resolved": {"da": "Ikke længere fundet", "en": "No longer found"},
     "feed": {"da": "Feed", "en": "Feed"},
     "file": {"da": "Fil", "en": "File"},

@@ -67,6 +67,11 @@ def collect(conn, month: date, lang: str | None = None) -> Report:
         "q.as_of_month = %(other)s and q.programme = d.programme and q.rule_id = d.rule_id and q.marking_id = d.marking_id"
         " and q.other_marking_id = d.other_marking_id and q.person_key = d.person_key"
     )
+    dq_prev_totals = dict(
+        conn.execute(
+            "select kommune_kode, count(*)::int from dq_marking_violations where as_of_month = %(prev)s group by 1", p
+        ).fetchall()
+    )
     dq_new = conn.execute(
         "select d.kommune_kode, d.rule_id, count(*)::int from dq_marking_violations as d"
         " where d.as_of_month = %(m)s"
@@ -141,6 +146,7 @@ def collect(conn, month: date, lang: str | None = None) -> Report:
         activity=activity,
         dq_counts=[tuple(r) for r in dq_counts],
         dq_new=[tuple(r) for r in dq_new],
+        dq_prev_totals=dq_prev_totals,
         dq_resolved=dq_resolved,
         dq_history=[tuple(r) for r in dq_history],
         deliveries=deliveries,

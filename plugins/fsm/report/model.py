@@ -79,6 +79,7 @@ class Report:
     fsm2_req: list[dict[str, object]] = field(default_factory=list)
     fsm2_prev_req: list[dict[str, object]] = field(default_factory=list)
     fsm2_pay: list[dict[str, object]] = field(default_factory=list)  # mart_fsm2_payment_status (F10)
+    dq_prev_totals: dict[int | None, int] = field(default_factory=dict)  # flags per municipality last month
     # derived in __post_init__
     kommuner: list[Kommune] = field(default_factory=list)
     activity_months: list[date] = field(default_factory=list)

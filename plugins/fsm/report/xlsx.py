@@ -280,11 +280,13 @@ def _xlsx_dq(b: Book, rep: Report, t: Text) -> None:
     new_total: dict[int | None, int] = {}
     for kode, _, n in rep.dq_new:
         new_total[kode] = new_total.get(kode, 0) + n
-    cols = [*dq_cols, Col(t("total"), "int", "sum", width=8), Col(t("new_findings"), "int", "sum")]
+    cols = [*dq_cols, Col(t("total"), "int", "sum", width=8), Col(t("new_findings"), "int", "sum"),
+            Col(t("dq_change", p=rep.prev_label), "int", "sum", width=12)]  # fmt: skip
     rows = [
-        [kode, rep.name(kode), *(d.get(r, 0) for r in rules_), sum(d.values()), new_total.get(kode, 0)]
+        [kode, rep.name(kode), *(d.get(r, 0) for r in rules_), sum(d.values()), new_total.get(kode, 0),
+         sum(d.values()) - rep.dq_prev_totals.get(kode, 0)]
         for kode, d in sorted(by.items(), key=none_first)
-    ]
+    ]  # fmt: skip
     sev = rep.rules.dq_severity
     legend = "; ".join(f"{r} = {t.rule(r)} ({t.severity(sev.get(r))})" for r in rules_)
     b.table(t("sh_dq"), t("s_dq") + f" · {rep.label}", [t("n_dq"), legend], cols, rows)
