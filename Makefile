@@ -60,8 +60,9 @@ test: airflow-db ## Run every test (real PostgreSQL: FSM_TEST_PG_URL or 127.0.0.
 test-fast: airflow-db ## Tests without the slow whole-DAG runs
 	$(PY) -m pytest -q -m "not slow"
 
-stack-test: $(STAMP) ## The docker-compose stack as native processes on PostgreSQL: a month via the REST API, then the UI in Chromium
-	$(PY) -m pytest -q -s --stack tests/stack
+stack-test: $(STAMP) ## The compose stack as native processes, LocalExecutor then CeleryExecutor (2 workers, one SIGKILLed mid-task) [EXECUTOR=CeleryExecutor]
+	@mkdir -p build/stack-test  # its own --basetemp: other pytest sessions' tmp rotation cannot reach a running stack
+	$(PY) -m pytest -q -s --stack --basetemp=build/stack-test/tmp tests/stack $(if $(EXECUTOR),-k $(EXECUTOR))
 
 .PHONY: bench stack-test
 bench: $(STAMP) ## Cold month run vs Airflow overhead vs COPY floor, backfill, RSS: make bench [SCALE=small (default FSM_BENCH_SCALE or national)] [PROFILE=1]

@@ -193,6 +193,30 @@ def test_the_image_builds_from_requirements_on_the_airflow_image():
     assert {".venv", "data", "reports", ".env"} <= set(ignored)
     assert json.loads((ROOT / "resources" / "dev_connections.json").read_text())  # baked in for `connections import`
 
+
+def test_the_celery_profile_uses_the_settings_the_stack_test_proves():
+    """docker-compose.yml's celery profile says what tests/stack/celery_settings.py says, the settings
+    `make stack-test` runs natively (two workers, one killed mid-task): executor, broker, result backend,
+    worker command and slots, visibility timeout — the same variable names, the URLs with compose's hosts."""
+    from stack import celery_settings
+
+    stack = load({**FILLED, "AIRFLOW_EXECUTOR": "CeleryExecutor", "COMPOSE_PROFILES": "celery"})
+    services = stack["services"]
+    worker = services["airflow-worker"]
+    assert tuple(worker["command"].split()) == celery_settings.WORKER_COMMAND
+    for name in AIRFLOW_SERVICES | {"airflow-worker"}:
+        env = services[name]["environment"]
+        for key, template in celery_settings.CELERY_ENV.items():
+            if key == "AIRFLOW__CELERY__WORKER_CONCURRENCY" and name != "airflow-worker":
+                continue  # read by the worker only
+            assert key in env and celery_settings.matches(template, env[key]), (name, key, env.get(key))
+    env = worker["environment"]
+    assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0" and services["redis"]["profiles"] == ["celery"]
+    backend = env["AIRFLOW__CELERY__RESULT_BACKEND"]  # the metadata server, through psycopg 3 like the metadata DB
+    assert backend == "db+" + env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], backend
+    assert not celery_settings.matches(celery_settings.BROKER_URL, "redis://redis:6380/0")  # the check can fail
+
+
 LINEAGE_SERVICES = {"marquez-db", "marquez", "marquez-web"}
 
 

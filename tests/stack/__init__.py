@@ -1,0 +1,1 @@
+"""The whole stack as native processes (make stack-test): LocalExecutor and CeleryExecutor."""
