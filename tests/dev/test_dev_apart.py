@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-DEV_ONLY = {"pytest", "iniconfig", "ruff", "playwright", "openpyxl", "et-xmlfile", "py-spy"}
+DEV_ONLY = {"pytest", "iniconfig", "ruff", "playwright", "openpyxl", "et-xmlfile", "py-spy", "pypdf"}
 
 
 def _imports(path: Path) -> set[str]:

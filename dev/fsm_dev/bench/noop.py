@@ -21,8 +21,12 @@ from datetime import date
 from fsm import months
 
 
-def _wait_check(month: date, waiting_since=None, root=None) -> list[str]:
+def _poke(month: date, waiting_since=None) -> list[str]:
     return []
+
+
+def _options(params: dict) -> dict[str, object]:
+    return {"backfill": bool(params.get("backfill")), "what_if": None}
 
 
 def _prepare_warehouse() -> dict[str, object]:
@@ -33,7 +37,9 @@ def _ingest(feed: str, month: date) -> dict[str, object]:
     return {"feed": feed, "files_loaded": 0, "files_skipped": 0, "rows_read": 0, "rows_loaded": 0, "rows_rejected": 0}
 
 
-def _transform(month: date, backfill: bool = False) -> dict[str, object]:
+def _transform(
+    month: date, backfill: bool = False, run_id: str | None = None, started_at=None, what_if: dict | None = None
+) -> dict[str, object]:
     return {"month": months.label(month), "programmes": []}
 
 
@@ -49,12 +55,13 @@ def _quality_marts(month: date) -> dict[str, object]:
     return {"month": months.label(month), "suites": 0, "failed": 0, "data_docs": ""}
 
 
-def _report(month: date, backfill: bool = False) -> dict[str, object]:
+def _report(month: date, backfill: bool = False, what_if: dict | None = None) -> dict[str, object]:
     return {"month": months.label(month), "dir": None}
 
 
 NOOPS = {
-    "wait_check": _wait_check,
+    "poke": _poke,
+    "options": _options,
     "prepare_warehouse": _prepare_warehouse,
     "ingest": _ingest,
     "transform": _transform,
