@@ -94,13 +94,19 @@ def _xlsx(path: Path, title: str, rows: list[dict[str, str]], status: list[tuple
     bold, wrap = wb.add_format({"bold": True, "font_size": 12}), wb.add_format({"text_wrap": True, "valign": "top"})
     head = wb.add_format({"bold": True, "bg_color": "#DDE6F0", "text_wrap": True, "valign": "top", "border": 1})
     ws = wb.add_worksheet(t("fb.sheet_flags"))
+    widths = (18, 18, 34, 10, 14, 70)
     ws.write(0, 0, title, bold)
-    ws.write(1, 0, t("fb.intro"))
-    for c, (col, width) in enumerate(zip(FLAG_COLUMNS, (18, 18, 34, 10, 14, 70), strict=True)):
+    ws.merge_range(1, 0, 1, len(FLAG_COLUMNS) - 1, t("fb.intro"), wrap)
+    ws.set_row(1, 30)
+    for c, (col, width) in enumerate(zip(FLAG_COLUMNS, widths, strict=True)):
         ws.write(3, c, t(f"fb.{col}"), head)
         ws.set_column(c, c, width, wrap)
+    ws.set_row(3, 30)
     for r, row in enumerate(rows, start=4):
         ws.write_row(r, 0, [row[c] for c in FLAG_COLUMNS], wrap)
+        # LibreOffice and Excel do not grow a wrapped row when printing: give it the lines its longest cell needs
+        lines = max(-(-len(str(row[c])) // int(w * 1.1)) for c, w in zip(FLAG_COLUMNS, widths, strict=True))
+        ws.set_row(r, 15 * max(lines, 1))
     ws.freeze_panes(4, 0)
     ws.autofilter(3, 0, 3 + len(rows), len(FLAG_COLUMNS) - 1)
     ws.set_landscape()
@@ -113,6 +119,7 @@ def _xlsx(path: Path, title: str, rows: list[dict[str, str]], status: list[tuple
     st.set_column(1, 1, 95, wrap)
     for r, (measure, value) in enumerate(status, start=3):
         st.write_row(r, 0, [measure, value], wrap)
+        st.set_row(r, 15 * max(-(-len(measure) // 50), -(-len(value) // 105), 1))
     st.set_landscape()
     st.fit_to_pages(1, 0)
     wb.close()
