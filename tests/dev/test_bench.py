@@ -87,7 +87,20 @@ def test_summary_line_and_profile_summary():
 
 @pytest.mark.slow
 def test_bench_at_tiny_scale(tmp_path):
-    """The whole bench, every phase in its own interpreter, on bench-private state under tmp_path."""
+    """The whole bench, every phase in its own interpreter, on bench-private state outside pytest's basetemp:
+    as root, pgserver runs PostgreSQL as its own user, which cannot enter /tmp/pytest-of-root (mode 0700)."""
+    import shutil
+    import tempfile
+
+    tmp_path = Path(tempfile.mkdtemp(prefix="fsm-bench-test-"))
+    tmp_path.chmod(0o755)
+    try:
+        _bench_at_tiny_scale(tmp_path)
+    finally:
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def _bench_at_tiny_scale(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FSM_", "AIRFLOW"))}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "dev")])
     out = tmp_path / "out"
