@@ -192,7 +192,12 @@ def test_the_trigger_form_runs_one_month(page, airflow_ui):
         form.get_by_role("button", name="Trigger").last.click()
     assert sent.value.status == 200, sent.value.text()
     run = sent.value.json()
-    assert run["conf"] == {"month": "2018-03", "backfill": False, "what_if_name": None, "what_if_rules": {}}  # the form, as filled
+    assert run["conf"] == {
+        "month": "2018-03",
+        "backfill": False,
+        "what_if_name": None,
+        "what_if_rules": {},
+    }  # the form, as filled
     assert run["state"] == "queued"
     assert (
         _api(airflow_ui["base"], f"/api/v2/dags/{DAG_ID}/dagRuns/{quote(run['dag_run_id'], safe='')}")["conf"]["month"]
