@@ -17,7 +17,7 @@ from fsm import months
 from fsm.config import settings
 from fsm.report.basis import basis_text
 from fsm.report.text import Text
-from fsm.report.write import _atomic_write
+from fsm.report.write import atomic_write
 from fsm.warehouse import connect
 
 # Every flag of month M with the month its (rule, marking, other marking) was first flagged (as of M or earlier).
@@ -145,7 +145,7 @@ def write_feedback(month: date) -> dict[str, object]:
             navn = names.get(kode, str(kode))
             stem, rows = file_stem(kode, navn), flag_rows(own, t)
             title = t("fb.title", kommune=f"{navn} ({kode})", m=t.month_name(month))
-            _atomic_write(folder / f"{stem}.csv", _csv(rows, t))
+            atomic_write(folder / f"{stem}.csv", _csv(rows, t))
             _xlsx(folder / f"{stem}.xlsx", title, rows, status_rows(conn, month, kode, t), t)
             written.append(stem)
     return {"dir": str(folder), "kommuner": len(written), "flags": len(flags)}

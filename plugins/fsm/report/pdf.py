@@ -44,12 +44,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from fsm import months
 from fsm.report.model import Report
 from fsm.report.text import Text
-from fsm.report.xlsx import _xlsx_basis, _xlsx_dq, _xlsx_fsm1
+from fsm.report.xlsx import sheets
 from fsm.report.xlsx_book import Col, Placed
-from fsm.report.xlsx_fsm2 import xlsx_fsm2
 
 FONT, BOLD, ITALIC = "FsmSans", "FsmSans-Bold", "FsmSans-Oblique"
 SIZE = 7.2  # table text, points
@@ -113,24 +111,7 @@ def _programmes(rep: Report, t: Text) -> list[str]:
 def _tables(book: PdfBook, rep: Report, t: Text) -> None:
     """The xlsx's sheets in its order (write_xlsx), through the same sheet builders."""
     book.skip = {t(k) for k in ("sh_detail", "sh_active", "sh_cohort", "sh_fsm2_active", "sh_fsm2_cohort")}
-    fsm1 = rep.has_fsm1 or not rep.has_fsm2
-    if fsm1:
-        _xlsx_fsm1(book, rep, t)
-    if rep.has_fsm2:
-        xlsx_fsm2(book, rep, t)
-    if not fsm1:
-        a, z = rep.fsm1_period
-        book.table(
-            t("sh_fsm1"),
-            t("s_fsm1"),
-            [],
-            [Col(t("programme_col")), Col(t("period")), Col(t("status"))],
-            [["FSM1", f"{months.label(a)} – {months.label(z)}", rep.fsm1_absent_text(t)]],
-            freeze_cols=0,
-        )
-    if fsm1 or rep.dq_counts or rep.dq_history:
-        _xlsx_dq(book, rep, t)
-    _xlsx_basis(book, rep, t)
+    sheets(book, rep, t)
 
 
 def _header(rep: Report, t: Text, title: str):

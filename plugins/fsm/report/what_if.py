@@ -15,7 +15,7 @@ from fsm import months
 from fsm.config import Rules, settings
 from fsm.report.csv_out import write_csv
 from fsm.report.text import Text
-from fsm.report.write import _atomic_write
+from fsm.report.write import atomic_write
 from fsm.warehouse import connect
 
 
@@ -110,11 +110,11 @@ def write_comparison(month: date, name: str, rules_: Rules) -> dict[str, object]
     with connect() as conn:
         rows = comparison_rows(conn, month, name)
     sums = totals(rows)
-    _atomic_write(folder / "comparison.csv", write_csv(rows, CSV_COLUMNS))
+    atomic_write(folder / "comparison.csv", write_csv(rows, CSV_COLUMNS))
     t = Text(settings().report_lang)
     env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape())
     html = env.get_template("what_if.html.j2").render(
         t=t, name=name, month=month, overrides=rules_.overridden(), rows=[r for r in rows if r["changed"]], totals=sums
     )
-    _atomic_write(folder / "comparison.html", html.encode("utf-8"))
+    atomic_write(folder / "comparison.html", html.encode("utf-8"))
     return {"dir": str(folder), "rows": len(rows), "changed": sum(r["changed"] for r in rows)}

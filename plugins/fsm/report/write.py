@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 FSM2_CSV = "fsm2_result.csv"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` at once: a reader never sees half a report."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
@@ -53,10 +54,10 @@ def write_reports(month: date) -> dict[str, object]:
     timings = {"read": time.perf_counter() - t0}
 
     t1 = time.perf_counter()
-    _atomic_write(out / "tranche_report.csv", write_csv(csv_rows(rep)))
+    atomic_write(out / "tranche_report.csv", write_csv(csv_rows(rep)))
     files = ["tranche_report.xlsx", "tranche_report.html", "tranche_report.pdf", "tranche_report.csv"]
     if rep.has_fsm2:
-        _atomic_write(out / FSM2_CSV, write_csv(fsm2_csv_rows(rep), FSM2_CSV_COLUMNS))
+        atomic_write(out / FSM2_CSV, write_csv(fsm2_csv_rows(rep), FSM2_CSV_COLUMNS))
         files.append(FSM2_CSV)
     else:
         (out / FSM2_CSV).unlink(missing_ok=True)  # a rerun reproduces the month: no stale FSM2 file
@@ -72,7 +73,7 @@ def write_reports(month: date) -> dict[str, object]:
     charts = render_charts(rep)
     timings["charts"] = time.perf_counter() - t1
     t1 = time.perf_counter()
-    _atomic_write(out / "tranche_report.html", render_html(rep, charts).encode("utf-8"))
+    atomic_write(out / "tranche_report.html", render_html(rep, charts).encode("utf-8"))
     timings["html"] = time.perf_counter() - t1
     t1 = time.perf_counter()
     write_pdf(rep, out / "tranche_report.pdf", charts)  # atomically, like the others

@@ -20,8 +20,15 @@ def write_xlsx(rep: Report, path: Path) -> list[str]:
     A month with FSM2 figures and none of FSM1 (FSM1 ended 2019-12) gets one 'FSM1' sheet saying so
     instead of FSM1 sheets with empty tables; a month with neither keeps FSM1's sheets, which say so.
     """
-    t = rep.t
-    b = Book(path, rep, t)
+    b = Book(path, rep, rep.t)
+    sheets(b, rep, rep.t)
+    names = [ws.get_name() for ws in b.wb.worksheets()]
+    b.close()
+    return names
+
+
+def sheets(b, rep: Report, t: Text) -> None:
+    """The report's sheets in their order, drawn into `b`: the xlsx's Book, or the PDF's PdfBook (fsm.report.pdf)."""
     fsm1 = rep.has_fsm1 or not rep.has_fsm2
     if fsm1:
         _xlsx_fsm1(b, rep, t)
@@ -40,9 +47,6 @@ def write_xlsx(rep: Report, path: Path) -> list[str]:
     if fsm1 or rep.dq_counts or rep.dq_history:
         _xlsx_dq(b, rep, t)
     _xlsx_basis(b, rep, t)
-    names = [ws.get_name() for ws in b.wb.worksheets()]
-    b.close()
-    return names
 
 
 def _xlsx_fsm1(b: Book, rep: Report, t: Text) -> None:
