@@ -50,6 +50,10 @@ month: airflow-db ## One month through Airflow on the FSM_* settings: make month
 backfill: airflow-db ## 2017-08 … MONTH in one set-based pass: make backfill MONTH=2019-12
 	$(DEV) $(PY) -m fsm_dev.run $(or $(MONTH),2019-12) --backfill
 
+.PHONY: calibration
+calibration: airflow-db ## National synthetic world → backfill to 2019-12 → report totals beside STAR's figures; fails if off [SCALE=national] [CHECK=1: check the warehouse only]
+	$(DEV) $(PY) -m fsm_dev.calibration $(if $(SCALE),--scale $(SCALE)) $(if $(CHECK),--check)
+
 what-if: airflow-db ## Month M under rule overrides, beside the official figures: make what-if MONTH=2018-03 NAME=strict RULES='{"activity_threshold_pct": 45}'
 	@test -n "$(MONTH)" -a -n "$(NAME)" -a -n '$(RULES)' || { echo "usage: make what-if MONTH=YYYY-MM NAME=name RULES='{\"activity_threshold_pct\": 45}'"; exit 2; }
 	$(DEV) $(PY) -m fsm_dev.run $(MONTH) --what-if $(NAME) --rules '$(RULES)'

@@ -1,4 +1,4 @@
-"""CLI: python -m fsm_dev.synth --out DIR [--seed 42] [--scale tiny|small|national|2x] [--start 2017-08] [--end 2019-12]
+"""CLI: python -m fsm_dev.synth --out DIR [--seed 42] [--scale tiny|small|calibrated|national|2x] [--start 2017-08] [--end 2019-12]
 [--fmt csv|parquet] [--programmes FSM1,FSM2]."""
 
 from __future__ import annotations
@@ -13,7 +13,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m fsm_dev.synth", description="Write a synthetic FSM landing zone (CONTRACT §1).")
     ap.add_argument("--out", required=True, help="landing-zone folder to write (created if missing)")
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--scale", choices=sorted([*SCALES, *SCALE_ALIASES]), default="small", help="2x: twice national")
+    ap.add_argument(
+        "--scale",
+        choices=sorted([*SCALES, *SCALE_ALIASES]),
+        default="small",
+        help="calibrated: national's calibrated profile at a tenth; 2x: twice national",
+    )
     ap.add_argument("--start", default="2017-08", help="first month, YYYY-MM (default 2017-08)")
     ap.add_argument(
         "--end", default=LAST_DEFAULT_MONTH, help=f"last month, YYYY-MM (default {LAST_DEFAULT_MONTH}, at most {LAST_MONTH})"

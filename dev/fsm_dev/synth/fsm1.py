@@ -1,12 +1,15 @@
 """FSM1's synthetic world: FSM_BRUTTO, the municipal markings and the registers of its citizens, with known defects.
 
-The participating municipalities (88 of the 98: ten small ones are left out), the split of the
-~24,000 citizens over them, every CPR, date, offer and hour are invented (see generator.py).
+The participating municipalities (88 of the 98: ten small ones are left out), every CPR, date, offer
+and hour are invented (see generator.py). Two profiles: tiny and small keep the invented one below
+(~24,000-citizen proportions, invented municipality sizes BIG_WEIGHTS); the calibrated scales
+('calibrated', national, 2x) are sized by population (reference/kommune_weights.csv) and designed to STAR's
+figures (27,000 at start, groups 55/34/11 %, 84 of 88 meeting 40 %): see calibration.py.
 
 Model, in one paragraph: STAR pre-fills FSM_BRUTTO in June 2017 (T1). ~4 % left before project
 start (STAR end-dates them on 2017-09-05, T2), ~3 % leave after it unvisited (T3). The others are
 visited with a decaying monthly hazard from August 2017 (V1): ~4 % deferred first (M4), then
-~75/18/7 % group 1/2/3 (M1); some group-1 citizens move to group 2 or 3 the same day the group-1
+~75/18/7 % group 1/2/3 (M1; calibrated: 55/34/11 %); some group-1 citizens move to group 2 or 3 the same day the group-1
 marking ends (M2, M6), a few go the other way, most group-1 citizens get FSM_PJF weeks later (M5).
 About two thirds of the municipalities account for their whole target group in a month between
 2017-11 and 2019-06 (P2); the rest never do. Each municipality has its own activity level (A1),
@@ -28,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from fsm.contract import FSM1_MARKING_CODES, FSM1_MARKING_RULES
+from fsm_dev.synth import calibration
 from fsm_dev.synth.common import (
     DAY,
     FLEKS,
@@ -83,15 +87,18 @@ class Scale:
     min_per_kommune: int
     rejects_per_kind: int  # unreadable rows of each kind, per feed
     min_defects: int  # floor for each data-quality defect kind
+    calibrated: bool = False  # sized and shaped to STAR's figures (calibration.py), else the invented profile
 
 
 SCALES = {
-    # FSM_BRUTTO citizens; ~4 % leave before project start, so the target groups are ~300, ~2,500,
-    # ~24,000 and ~48,000 ('2x': twice Denmark, the headroom check of issue 8)
+    # FSM_BRUTTO citizens; ~4 % leave before project start, so the target groups are ~300, ~2,500
+    # (invented profile), ~2,700 ('calibrated': national's profile at a tenth), ~27,000 (STAR's figure,
+    # calibration.py) and ~54,000 ('2x': twice Denmark, the headroom check of issue 8)
     "tiny": Scale(citizens=312, min_per_kommune=2, rejects_per_kind=1, min_defects=2),
     "small": Scale(citizens=2_600, min_per_kommune=5, rejects_per_kind=2, min_defects=4),
-    "national": Scale(citizens=25_000, min_per_kommune=10, rejects_per_kind=3, min_defects=4),
-    "2x": Scale(citizens=50_000, min_per_kommune=20, rejects_per_kind=3, min_defects=8),
+    "calibrated": Scale(citizens=2_813, min_per_kommune=8, rejects_per_kind=2, min_defects=4, calibrated=True),
+    "national": Scale(citizens=28_125, min_per_kommune=5, rejects_per_kind=3, min_defects=4, calibrated=True),
+    "2x": Scale(citizens=56_250, min_per_kommune=10, rejects_per_kind=3, min_defects=8, calibrated=True),
 }
 
 # Share of FSM_BRUTTO citizens (or, for outside-target markings, markings per BRUTTO citizen)
@@ -125,7 +132,8 @@ RATES_AFTER_FSM1 = {"fade_out_monthly": 0.10}
 
 # Ten municipalities that (in this invented world) did not take part.
 NON_PARTICIPANTS = (155, 223, 269, 350, 482, 492, 665, 727, 741, 825)
-# Invented relative sizes of the larger target groups; the rest get a random small weight.
+# Invented relative sizes of the larger target groups (uncalibrated scales; the calibrated ones use
+# calibration.weights, reference/kommune_weights.csv); the rest get a random small weight.
 BIG_WEIGHTS = {
     101: 14.0, 751: 6.5, 461: 5.5, 851: 4.5, 561: 2.6, 730: 2.6, 147: 1.8, 167: 1.9, 169: 1.7, 153: 1.6,
     159: 1.4, 615: 2.0, 621: 1.9, 630: 2.0, 657: 1.5, 791: 1.5, 265: 1.5, 253: 1.3, 330: 1.8, 360: 1.7,
@@ -145,6 +153,8 @@ class Fsm1World:
     def __init__(self, seed: int, scale: Scale, m_lo: int, m_hi: int):
         self.seed = seed
         self.scale = scale
+        self.rates = {**RATES, **calibration.RATES_FSM1} if scale.calibrated else RATES
+        self.design: dict[str, np.ndarray] | None = None  # the calibrated design (calibration.design_kommuner)
         self.m_lo, self.m_hi = m_lo, m_hi
         # The FSM1 model always runs to 2019-12 (nH months), so a month's data does not depend on
         # `end`; nT months are written about (later months: FSM1 citizens continue and fade out).
@@ -209,15 +219,13 @@ class Fsm1World:
         sc = self.scale
         self.participants = np.array(participants())
         K = len(self.participants)
-        w = np.array([BIG_WEIGHTS.get(int(k), 0.0) for k in self.participants])
-        small = w == 0
-        w[small] = 0.55 * np.exp(rng.normal(0, 0.45, size=small.sum()))
-        extra = sc.citizens - sc.min_per_kommune * K
-        raw = extra * w / w.sum()
-        n_k = np.floor(raw).astype(int)
-        rest = extra - n_k.sum()
-        n_k[np.argsort(-(raw - n_k), kind="stable")[:rest]] += 1
-        n_k += sc.min_per_kommune
+        if sc.calibrated:
+            n_k = calibration.split(sc.citizens, sc.min_per_kommune, calibration.weights(self.participants))
+        else:
+            w = np.array([BIG_WEIGHTS.get(int(k), 0.0) for k in self.participants])
+            small = w == 0
+            w[small] = 0.55 * np.exp(rng.normal(0, 0.45, size=small.sum()))
+            n_k = calibration.split(sc.citizens, sc.min_per_kommune, w)
         self.n_k = n_k
         N = int(n_k.sum())
         self.N = N
@@ -244,13 +252,17 @@ class Fsm1World:
         self.brutto_reg = reg_time(rng, to_weekday(reg_day), 300, 420)  # STAR's batch, 05:00–07:00
 
         # visitation design per municipality: complete (100 % in month C_k) or not
-        n_complete = round(K * RATES["complete_kommuner"])
-        self.complete = np.zeros(K, bool)
-        self.complete[rng.permutation(K)[:n_complete]] = True
-        # C_k between 2017-11 (index 10) and 2019-06 (index 29), skewed early
-        self.C_k = np.where(self.complete, 10 + np.floor(rng.beta(1.3, 2.2, size=K) * 20).astype(int), 10_000)
-        # activity level per municipality (A1), spread evenly over the range, order random
-        self.act_level = rng.permutation(np.linspace(*RATES["activity_level_range"], K))
+        if sc.calibrated:  # and the 40 % requirement's outcome (calibration.py)
+            self.design = calibration.design_kommuner(rng, K, month_index)
+            self.complete, self.C_k, self.act_level = self.design["complete"], self.design["C_k"], self.design["high"]
+        else:
+            n_complete = round(K * RATES["complete_kommuner"])
+            self.complete = np.zeros(K, bool)
+            self.complete[rng.permutation(K)[:n_complete]] = True
+            # C_k between 2017-11 (index 10) and 2019-06 (index 29), skewed early
+            self.C_k = np.where(self.complete, 10 + np.floor(rng.beta(1.3, 2.2, size=K) * 20).astype(int), 10_000)
+            # activity level per municipality (A1), spread evenly over the range, order random
+            self.act_level = rng.permutation(np.linspace(*RATES["activity_level_range"], K))
 
         # leavers (T2, T3)
         u = rng.random(N)
@@ -314,16 +326,19 @@ class Fsm1World:
         self.defer_end = np.where(later, G, NAT)
         self.G = G  # date the first group marking is registered (and, cleanly, starts)
         has_g = ~np.isnat(G)
-        p = RATES["group_split"]
+        p = self.rates["group_split"]
         u = rng.random(N)
         self.first_group = np.where(~has_g, 0, np.where(u < p[0], GR1, np.where(u < p[0] + p[1], GR2, GR3)))
+        if self.scale.calibrated:
+            self.first_group = calibration.first_groups(rng, self.kidx, has_g, GROUP_CODES)
         # moves: group 1 -> 2/3 (group 1 end-dated the same day), group 2 -> 1
         mv = to_weekday(G + n_days(rng.integers(60, 400, size=N)))
         u = rng.random(N)
-        m1 = (self.first_group == GR1) & (u < RATES["move_from_group1"]) & (mv <= H)
-        m2 = (self.first_group == GR2) & (u < RATES["move_from_group2_to_1"]) & (mv <= H)
+        m1 = (self.first_group == GR1) & (u < self.rates["move_from_group1"]) & (mv <= H)
+        m2 = (self.first_group == GR2) & (u < self.rates["move_from_group2_to_1"]) & (mv <= H)
         self.move_date = np.where(m1 | m2, mv, NAT)
-        self.move_code = np.where(m1, np.where(rng.random(N) < 0.75, GR2, GR3), np.where(m2, GR1, 0))
+        to2 = self.rates.get("move_group1_to_group2", 0.75)
+        self.move_code = np.where(m1, np.where(rng.random(N) < to2, GR2, GR3), np.where(m2, GR1, 0))
         self.move_overlap = np.zeros(N, bool)  # set by the overlap defect: group 1 not end-dated in time
         self.g1_end_late = np.full(N, NAT)  # its late end date (NaT = never end-dated)
         # FSM_PJF (M5) for group-1 citizens, some weeks after group 1 starts
@@ -454,16 +469,19 @@ class Fsm1World:
         sim = self.member | self.switcher
         elig_from = np.where(self.member, month_of(self.G) + 1, np.where(self.switcher, month_of(self.move_date) + 1, 10_000))
         damp_from = np.where(self.member & ~np.isnat(self.move_date), month_of(self.move_date), 10_000)
-        level = self.act_level[self.kidx]
-        stay = 0.8
-        A = np.zeros((N, nH), bool)
-        for m in range(PROJECT_MONTH, nH):
-            ramp = 0.5 + 0.5 * min(1.0, (m - PROJECT_MONTH) / 10)
-            p = level * ramp * np.where(m >= damp_from, 0.3, 1.0)
-            enter = np.clip(p * (1 - stay) / (1 - p), 0, 1)
-            u = rng.random(N)
-            prev = A[:, m - 1]
-            A[:, m] = sim & (m >= elig_from) & np.where(prev, u < stay, u < enter)
+        if self.scale.calibrated:
+            A = calibration.activity(self, rng, sim, elig_from, damp_from, PROJECT_MONTH)
+        else:
+            level = self.act_level[self.kidx]
+            stay = 0.8
+            A = np.zeros((N, nH), bool)
+            for m in range(PROJECT_MONTH, nH):
+                ramp = 0.5 + 0.5 * min(1.0, (m - PROJECT_MONTH) / 10)
+                p = level * ramp * np.where(m >= damp_from, 0.3, 1.0)
+                enter = np.clip(p * (1 - stay) / (1 - p), 0, 1)
+                u = rng.random(N)
+                prev = A[:, m - 1]
+                A[:, m] = sim & (m >= elig_from) & np.where(prev, u < stay, u < enter)
         self.A = A
         # split runs of active months into spells of at most 3 months
         pad = np.zeros((N, 1), bool)

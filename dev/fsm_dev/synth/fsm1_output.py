@@ -30,7 +30,6 @@ from fsm_dev.synth.fsm1 import (
     MARKING_CODES,
     PROJECT_MONTH,
     PROJECT_START,
-    RATES,
     RATES_AFTER_FSM1,
     Fsm1World,
 )
@@ -58,7 +57,7 @@ def manifest(world: Fsm1World, months: np.ndarray, written: dict[str, dict]) -> 
         "offers_ended_early": _offers_ended_early(world),
         "zero_hour_rows": int((world.timer["h2"] == 0).sum()),
         "rejects_total": sum(len(v["rejects"]) for v in written.values()),
-        "rates": {"defects": DEFECT_RATES, **RATES, "after_fsm1": RATES_AFTER_FSM1},
+        "rates": {"defects": DEFECT_RATES, **world.rates, "after_fsm1": RATES_AFTER_FSM1},
         "truth": _truth(world, months),
         "notes": {
             "rows": "data lines in the file (header excluded), the injected unreadable rows included",
@@ -343,6 +342,18 @@ def _truth(world: Fsm1World, months: np.ndarray) -> dict:
     def lab(x):
         return None if x < 0 else str(month_label(x))
 
+    # groups (M1, V3): the first group marking, and the group in force at the end of the last written
+    # month (a move's marking starts the day the earlier one ends, or overrides it per D1)
+    D = month_last(months[-1])
+    moved = world.move_date <= D
+    now = np.where(moved, world.move_code, world.first_group)
+    now = np.where(world.G <= D, now, 0)
+    first = {
+        g: np.bincount(kidx[(world.first_group == code) & (world.G <= D)], minlength=K)
+        for g, code in zip((1, 2, 3), GROUP_CODES, strict=True)
+    }
+    at_end = {g: np.bincount(kidx[now == code], minlength=K) for g, code in zip((1, 2, 3), GROUP_CODES, strict=True)}
+
     per_k = {
         str(int(k)): {
             "brutto_n": int(brutto[j]),
@@ -352,9 +363,16 @@ def _truth(world: Fsm1World, months: np.ndarray) -> dict:
             "activity_level": round(float(world.act_level[j]), 3),
             "max_activity_share_pct": round(100 * float(max_share[j]), 1),
             "p3_month": lab(p3_month[j]),
+            "first_group": {str(g): int(first[g][j]) for g in (1, 2, 3)},
+            "group_at_end": {str(g): int(at_end[g][j]) for g in (1, 2, 3)},
+            "indsatsgruppe_n": int(np.bincount(kidx[world.member], minlength=K)[j]),
         }
         for j, k in enumerate(world.participants)
     }
+    if world.design is not None:  # the calibrated design (calibration.py), beside what the data gives
+        for j, k in enumerate(world.participants):
+            per_k[str(int(k))]["designed_meets_40"] = bool(not world.design["fails"][j])
+            per_k[str(int(k))]["designed_p3_by"] = None if world.design["fails"][j] else lab(world.design["T_k"][j])
     fg = world.first_group
     return {
         "note": "target_n: FSM_BRUTTO in force on 2017-08-01 (T2; the 2017-08 snapshot still shows pre-start leavers, brutto_n). "

@@ -9,8 +9,10 @@ Deterministic by seed (streams of its own: FSM1's draws are untouched), vectoris
 and weeks.
 
 Model (all numbers invented, see FSM2_RATES):
-- Citizens: ~400 / 3,000 / 100,000 (tiny/small/national) 'FSM2-relevant' citizens in the 31
-  participant codes (invented relative sizes, København biggest). Herkomst DANSK/VESTLIG/IKKE_VESTLIG
+- Citizens: ~400 / 3,000 (tiny/small; invented relative sizes FSM2_WEIGHTS, København biggest) and
+  4,900 / 49,000 / 98,000 (calibrated/national/2x: sizes by population, reference/kommune_weights.csv, so
+  that with FSM1's citizens who qualify the target group of 2019-01 is ~36,000 nationally, STAR's
+  figure; calibration.py) 'FSM2-relevant' citizens in the 31 participant codes. Herkomst DANSK/VESTLIG/IKKE_VESTLIG
   55/10/35 %. 85 % born 1957–1988 (30–64 throughout), 15 % born 1989–mid 1996 (aged 25–29 at some
   point; those born 1989–1991 turn 30 in the period and enter the target group that month).
 - Weekly benefits 2019-01..2021-12 in alternating on/off spells (80 % on at the start; on-spells
@@ -52,6 +54,7 @@ import numpy as np
 import pandas as pd
 
 from fsm.contract import FSM2_MARKING_CODES, FSM2_MARKING_RULES, FSM2_PARTICIPANTS
+from fsm_dev.synth import calibration
 from fsm_dev.synth.common import (
     AP,
     DAY,
@@ -113,13 +116,16 @@ class Scale2:
     citizens: int  # FSM2-relevant citizens (not all are in the target group in a given month)
     min_per_kommune: int
     min_defects: int  # floor for each FSM2 data-quality defect kind
+    calibrated: bool = False  # sizes from calibration.weights (population), else FSM2_WEIGHTS
 
 
 FSM2_SCALES = {
     "tiny": Scale2(citizens=400, min_per_kommune=3, min_defects=2),
     "small": Scale2(citizens=3_000, min_per_kommune=10, min_defects=4),
-    "national": Scale2(citizens=100_000, min_per_kommune=40, min_defects=6),
-    "2x": Scale2(citizens=200_000, min_per_kommune=80, min_defects=12),
+    # calibrated: ~36,000 in the target group of 2019-01 (F7) with FSM1's citizens who qualify (calibration.py)
+    "calibrated": Scale2(citizens=4_900, min_per_kommune=10, min_defects=4, calibrated=True),
+    "national": Scale2(citizens=49_000, min_per_kommune=20, min_defects=6, calibrated=True),
+    "2x": Scale2(citizens=98_000, min_per_kommune=40, min_defects=12, calibrated=True),
 }
 FSM2_DEFECT_RATES = {
     "backdated_marking": 0.010,  # FSM2_GR2 or FRITAGELSE registered 2–13 weeks after its claimed start
@@ -302,12 +308,8 @@ class Fsm2World:
         rng = self.rng["pop"]
         sc, R = self.scale, FSM2_RATES
         K = len(self.parts)
-        w = np.array([FSM2_WEIGHTS[int(k)] for k in self.parts])
-        extra = sc.citizens - sc.min_per_kommune * K
-        raw = extra * w / w.sum()
-        n_k = np.floor(raw).astype(int)
-        n_k[np.argsort(-(raw - n_k), kind="stable")[: extra - n_k.sum()]] += 1
-        n_k += sc.min_per_kommune
+        w = calibration.weights(self.parts) if sc.calibrated else np.array([FSM2_WEIGHTS[int(k)] for k in self.parts])
+        n_k = calibration.split(sc.citizens, sc.min_per_kommune, w)
         N = int(n_k.sum())
         kidx = np.repeat(np.arange(K), n_k)
         young = rng.random(N) < R["young"]

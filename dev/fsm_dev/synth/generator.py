@@ -25,7 +25,7 @@ from fsm_dev.synth.files import FEED_COLUMNS, REJECT_KINDS, REJECT_KINDS_FSM2
 from fsm_dev.synth.fsm1 import DQ_RULES, SCALES, Fsm1World, participants
 from fsm_dev.synth.fsm2 import Fsm2World
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 FIRST_ALLOWED_START = "2017-06"  # FSM_BRUTTO is registered in June 2017: earlier snapshots would be empty
 SCALE_ALIASES = {"national2x": "2x"}  # `--scale national2x` is the same scale (and cache) as `--scale 2x`
 
