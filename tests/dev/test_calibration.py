@@ -125,3 +125,52 @@ def test_pipeline_marts_equal_the_calibrated_truth_and_the_checker_passes(wh, ca
     assert set(t2["per_kommune"]) == {str(k) for k in FSM2_PARTICIPANTS}
     rows, ok = checker.compare(measured, checker.scale_factor("calibrated"))
     assert ok, checker.table(rows)
+
+
+def _measured(**change) -> dict:
+    """The national run's figures as fsm_dev.calibration.measure returns them (make calibration, 2019-12)."""
+    m = {
+        "participants": 88,
+        "target_group": 26_993,
+        "visited": 25_520,
+        "groups": (13_988, 8_655, 2_877),
+        "indsatsgruppe": 14_037,
+        "tranche2_by_year": {2017: 13, 2018: 47, 2019: 10},
+        "tranche3_by_year": {2018: 63, 2019: 21},
+        "fsm2_kommune_codes": 31,
+        "fsm2_target_group": 36_047,
+        "fsm2_target_group_2019_avg": 34_400,
+    }
+    return {**m, **change}
+
+
+@pytest.mark.parametrize(
+    ("change", "off"),
+    [
+        ({}, None),
+        ({"tranche3_by_year": {2018: 63, 2019: 20}}, "meeting 40 %"),  # 83 of 88
+        ({"tranche3_by_year": {2018: 64, 2019: 21}}, "meeting 40 %"),  # 85 of 88: exactly 84, not at least
+        ({"groups": (14_317, 8_536, 2_667)}, "group 1 share"),  # 56.1 % vs 55: more than one point (33.4, 10.5 hold)
+        ({"indsatsgruppe": 13_750}, "indsatsgruppe"),  # 53.9 %
+        ({"target_group": 27_300}, "target group at start"),  # 1.1 % off
+        ({"fsm2_target_group": 33_000}, "FSM2 target group 2019-01"),  # 8 % off
+    ],
+)
+def test_the_checker_fails_when_a_figure_is_off(change, off):
+    from fsm_dev.calibration import compare, table
+
+    rows, ok = compare(_measured(**change))
+    assert ok is (off is None), table(rows)
+    assert [r[0] for r in rows if r[3] == "OFF"] == ([] if off is None else [r[0] for r in rows if off in r[0]])
+
+
+def test_the_checker_scales_counts_not_shares_and_skips_fsm2_when_not_run():
+    from fsm_dev.calibration import compare, scale_factor
+
+    factor = scale_factor("calibrated")
+    assert factor == pytest.approx(0.1, abs=0.001)
+    m = _measured(target_group=2_700, fsm2_kommune_codes=0, fsm2_target_group=0)
+    rows, ok = compare(m, factor)
+    assert ok
+    fsm2 = next(r for r in rows if r[0] == "FSM2 target group 2019-01 (F7)")
+    assert fsm2[2:] == ("not run", "-")
