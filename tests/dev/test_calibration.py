@@ -16,6 +16,9 @@ from fsm_dev.synth.calibration import FAIL_40, STAR, WEIGHTS_CSV, weights
 from fsm_dev.synth.common import kommune_codes
 
 END = date(2019, 12, 1)
+# At a tenth of national (~2,500 visited) the ~180 moves between groups (random, balanced in expectation)
+# shift the shares in force by about half a point (one standard deviation); national is checked to one point.
+TENTH_SHARE_POINTS = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +51,10 @@ def test_calibrated_design_is_what_the_truth_says(calibrated):
     assert len({v["p3_month"] for v in per_k.values() if v["p3_month"]}) >= 8  # staggered, not one month
     first = [sum(v["first_group"][g] for v in per_k.values()) for g in "123"]
     at_end = [sum(v["group_at_end"][g] for v in per_k.values()) for g in "123"]
-    for counts in (first, at_end):
+    # first groups by quota: within rounding; in force at the end: the moves' sampling noise at a tenth
+    for counts, points in ((first, 0.5), (at_end, TENTH_SHARE_POINTS)):
         shares = 100 * np.array(counts) / sum(counts)
-        assert np.abs(shares - STAR["fsm1_group_shares_pct"]).max() <= 1.0, shares
+        assert np.abs(shares - STAR["fsm1_group_shares_pct"]).max() <= points, shares
     assert all(v["indsatsgruppe_n"] > 0 for v in per_k.values())
     factor = SCALES["calibrated"].citizens / SCALES["national"].citizens
     assert abs(truth["target_group"] - STAR["fsm1_target_group"] * factor) <= 0.02 * STAR["fsm1_target_group"] * factor
@@ -123,7 +127,7 @@ def test_pipeline_marts_equal_the_calibrated_truth_and_the_checker_passes(wh, ca
     i = t2["months"].index("2019-01")
     assert {k: fsm2.get(k, 0) for k in t2["per_kommune"]} == {k: v["ALL"]["target_n"][i] for k, v in t2["per_kommune"].items()}
     assert set(t2["per_kommune"]) == {str(k) for k in FSM2_PARTICIPANTS}
-    rows, ok = checker.compare(measured, checker.scale_factor("calibrated"))
+    rows, ok = checker.compare(measured, checker.scale_factor("calibrated"), share_points=TENTH_SHARE_POINTS)
     assert ok, checker.table(rows)
 
 

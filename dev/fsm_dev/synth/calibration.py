@@ -62,6 +62,7 @@ RATES_FSM1 = {
     "activity_low": (0.14, 0.26),  # level before the rise, spread over the municipalities
     "activity_high_pass": (0.46, 0.62),
     "activity_high_fail": (0.24, 0.33),
+    "top_up_share": (0.41, 0.47),
 }
 
 
@@ -103,9 +104,14 @@ def design_kommuner(rng: np.random.Generator, K: int, month_index) -> dict[str, 
     T_k = np.where(fails, -1, t_lo + np.floor(rng.beta(1.6, 2.0, size=K) * (t_hi - t_lo + 1)).astype(int))
     low = rng.uniform(*R["activity_low"], size=K)
     high = np.where(fails, rng.uniform(*R["activity_high_fail"], size=K), rng.uniform(*R["activity_high_pass"], size=K))
-    # the level rises around three months before the designed month (failing ones: somewhere in 2018)
-    centre = np.where(fails, rng.integers(t_lo, t_lo + 12, size=K), T_k - 3)
-    return {"complete": complete, "C_k": C_k, "fails": fails, "T_k": T_k, "low": low, "high": high, "centre": centre}
+    # the level rises around four months before the designed month (failing ones: somewhere in 2018)
+    centre = np.where(fails, rng.integers(t_lo, t_lo + 12, size=K), T_k - 4)
+    # where the chain falls short, the designed window is topped up to this share, not to 40 % exactly
+    top_up = rng.uniform(*R["top_up_share"], size=K)
+    return {
+        "complete": complete, "C_k": C_k, "fails": fails, "T_k": T_k, "low": low, "high": high, "centre": centre,
+        "top_up": top_up,
+    }  # fmt: skip
 
 
 def first_groups(rng: np.random.Generator, kidx: np.ndarray, has_g: np.ndarray, codes: tuple[int, int, int]) -> np.ndarray:
@@ -155,11 +161,12 @@ def activity(world, rng: np.random.Generator, sim, elig_from, damp_from, first_m
             ok = True
             for m in range(T[j] - 2, T[j] + 1):
                 cohort, nc, na = _counts(world, A, mem_m, m, j)
-                need = -(-40 * nc // 100)
+                need40 = -(-40 * nc // 100)
+                need = max(need40, int(np.ceil(d["top_up"][j] * nc))) if na < need40 else na
                 off = np.flatnonzero(cohort & ~A[:, m] & (m >= elig_from))
                 off = off[np.lexsort((rng.random(len(off)), moved[off]))]  # those still in group 1 first
-                A[off[: max(need - na, 0)], m] = True
-                ok &= nc > 0 and na + min(len(off), max(need - na, 0)) >= need
+                A[off[: need - na], m] = True
+                ok &= nc > 0 and na + min(len(off), need - na) >= need40
             if not ok:
                 T[j] += 1
                 short.append(j)
