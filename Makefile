@@ -15,9 +15,10 @@ export AIRFLOW__CORE__PLUGINS_FOLDER ?= $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN ?= sqlite:///$(AIRFLOW_HOME)/airflow.db
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+IMPORT_CHECK := import airflow, great_expectations, pgserver, stdnum, psycopg, pytest, playwright
 
 .DEFAULT_GOAL := help
-.PHONY: help install airflow-db run month backfill what-if test test-fast lint fix up down clean
+.PHONY: help install airflow-db run ui month backfill what-if test test-fast lint fix up down clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -25,9 +26,11 @@ help: ## Show this help
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip 2>&1 | grep -v 'is ignored' || true
-	$(PY) -m pip install -q -r requirements-dev.txt 2>&1 | grep -v 'is ignored' || true
-	$(PY) -c "import airflow, great_expectations, pgserver, stdnum, psycopg, pytest, playwright" # fail loudly if the install did not take
+	@echo "installing $(VENV) from requirements.txt and requirements-dev.txt …"
+	@$(PY) -m pip install -q --upgrade pip 2>&1 | grep -v 'is ignored' || true
+	@$(PY) -m pip install -q -r requirements-dev.txt 2>&1 | grep -v 'is ignored' || true
+	@# fail loudly if the install did not take (quietly if it did: importing GX logs a page)
+	@$(PY) -c "$(IMPORT_CHECK)" >/dev/null 2>&1 || $(PY) -c "$(IMPORT_CHECK)"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -35,13 +38,17 @@ install: $(STAMP) ## Create .venv from requirements.txt + requirements-dev.txt (
 
 $(AIRFLOW_HOME)/.migrated: $(STAMP)
 	@mkdir -p $(AIRFLOW_HOME)
-	$(VENV)/bin/airflow db migrate > $(AIRFLOW_HOME)/migrate.log 2>&1 || { tail -20 $(AIRFLOW_HOME)/migrate.log; exit 1; }
+	@echo "migrating Airflow's metadata database ($(AIRFLOW_HOME)) …"
+	@$(VENV)/bin/airflow db migrate > $(AIRFLOW_HOME)/migrate.log 2>&1 || { tail -20 $(AIRFLOW_HOME)/migrate.log; exit 1; }
 	@touch $@
 
 airflow-db: $(AIRFLOW_HOME)/.migrated ## Migrate the project-local Airflow metadata DB (.airflow/)
 
-run: airflow-db ## Synthetic landing zone (unless FSM_LANDING) → the DAG for every month 2017-08…2021-12 (FSM1, then FSM2)
-	$(DEV) $(PY) -m fsm_dev.run --synthetic 2017-08 $(or $(LAST),2021-12)
+run: airflow-db ## Synthetic landing zone (unless FSM_LANDING) → 2017-08…2021-12 through Airflow: 2017-08, the history in one backfill, the last 3 months one by one
+	@$(DEV) $(PY) -m fsm_dev.run --synthetic 2017-08 $(or $(LAST),2021-12) --history --log $(AIRFLOW_HOME)/make-run.log
+
+ui: airflow-db ## Airflow's UI on the project's own metadata, with the runs of make run: prints the URL and a login; Ctrl-C stops it [FSM_UI_PORT=8080]
+	@$(DEV) $(PY) -m fsm_dev.ui
 
 month: airflow-db ## One month through Airflow on the FSM_* settings: make month MONTH=YYYY-MM
 	@test -n "$(MONTH)" || { echo "usage: make month MONTH=YYYY-MM"; exit 2; }

@@ -4,6 +4,10 @@ python -m fsm_dev.run 2018-03                 # one month
 python -m fsm_dev.run 2017-08 2019-12         # every month in the range, in order
 python -m fsm_dev.run 2019-12 --backfill      # 2017-08 … 2019-12 in one set-based pass
 python -m fsm_dev.run --synthetic 2017-08 2019-12   # generate the synthetic landing zone first (FSM_LANDING unset)
+python -m fsm_dev.run 2017-08 2021-12 --history --log .airflow/make-run.log
+    # `make run`: 2017-08 alone (its report within a minute), 2017-08 … 2021-09 in one backfill pass, then
+    # 2021-10, 2021-11 and 2021-12 each as the scheduler runs a month (--scheduled 3); Airflow's log to the
+    # file; a progress bar, one line per month and a summary on the terminal (fsm_dev.console)
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import json
 import logging
 import sys
 import time
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 
 from fsm import months
 from fsm.config import settings
@@ -56,6 +61,22 @@ def run_month(dag, month_label: str, backfill: bool = False, what_if: dict | Non
     return seconds
 
 
+def plan(first: date, last: date, backfill: bool, history_until: date | None) -> list[tuple[date, bool, list[date]]]:
+    """The runs to make: (month, backfill?, the months whose figures it makes), oldest first.
+
+    With `history_until` H: `first` alone, then `first` … H in one backfill pass (a backfill leaves the same
+    marts as month-by-month runs: tests/pipeline), then each month after H alone."""
+    if backfill:
+        return [(last, True, list(months.month_range(first, last)))]
+    if history_until is None or history_until <= first:
+        return [(m, False, [m]) for m in months.month_range(first, last)]
+    hist = min(history_until, last)
+    steps = [(first, False, [first]), (hist, True, list(months.month_range(months.next_month(first), hist)))]
+    if hist < last:
+        steps += [(m, False, [m]) for m in months.month_range(months.next_month(hist), last)]
+    return steps
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("first", help="YYYY-MM")
@@ -65,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", default=dev_settings().synth_scale, help="generator scale (default FSM_SYNTH_SCALE or small)")
     ap.add_argument("--what-if", metavar="NAME", help="a what-if run of the month under --rules, beside the official figures")
     ap.add_argument("--rules", metavar="JSON", help="rule overrides for --what-if, e.g. '{\"activity_threshold_pct\": 45}'")
+    ap.add_argument("--history", action="store_true", help="first alone, the history in one backfill pass, the last months alone")
+    ap.add_argument("--scheduled", type=int, default=3, metavar="N", help="with --history: the last N months alone (3)")
+    ap.add_argument("--log", type=Path, help="Airflow's log to this file; the terminal shows progress, figures, a summary")
     args = ap.parse_args(argv)
     what_if = None
     if args.what_if or args.rules:
@@ -75,28 +99,92 @@ def main(argv: list[str] | None = None) -> int:
     airflow_env.configure()
     first = months.parse_month(args.first)
     last = months.parse_month(args.last) if args.last else first
-    if args.synthetic and settings().landing is None:
-        from fsm_dev.synth import generate
-
-        landing = settings().landing_root
-        t0 = time.perf_counter()
-        generate(landing, seed=42, scale=args.scale, end=months.label(last), programmes=("FSM1", "FSM2"))
-        print(f"synthetic landing zone ({args.scale}) at {landing} in {time.perf_counter() - t0:.1f}s")
+    until = None
+    if args.history:
+        until = last
+        for _ in range(max(args.scheduled, 0)):
+            until = months.prev_month(until)
+    steps = plan(first, last, args.backfill, until)
+    if args.log is not None:
+        return _run_on_console(args, steps, first, last)
+    _synthetic(args, last, print)
     airflow_env.migrate_metadata()
     dag = load_dag()
-    todo = [last] if args.backfill else list(months.month_range(first, last))
     total = time.perf_counter()
-    for m in todo:
-        s = run_month(dag, months.label(m), backfill=args.backfill, what_if=what_if)
-        kind = " (backfill)" if args.backfill else f" (what-if {what_if['name']})" if what_if else ""
+    for m, backfill, _made in steps:
+        s = run_month(dag, months.label(m), backfill=backfill, what_if=what_if)
+        kind = " (backfill)" if backfill else f" (what-if {what_if['name']})" if what_if else ""
         print(f"fsm_monthly_monitoring {months.label(m)}{kind}: success in {s:.1f}s")
     if what_if:
         print(f"comparison: {settings().reports_folder}/{months.label(last)}/what_if/{what_if['name']}/comparison.{{html,csv}}")
     from fsm import warehouse
 
-    print(f"{len(todo)} run(s) in {time.perf_counter() - total:.1f}s")
+    print(f"{len(steps)} run(s) in {time.perf_counter() - total:.1f}s")
     print(f"warehouse: {warehouse.describe_url()}")
     print(f"reports:   {settings().reports_folder}/<YYYY-MM>/tranche_report.{{xlsx,html,csv}} and data_docs/index.html")
+    return 0
+
+
+def _synthetic(args, last: date, say) -> None:
+    if args.synthetic and settings().landing is None:
+        from fsm_dev.synth import generate
+
+        landing = settings().landing_root
+        t0 = time.perf_counter()
+        manifest = generate(landing, seed=42, scale=args.scale, end=months.label(last), programmes=("FSM1", "FSM2"))
+        rows = sum(f["rows"] for f in manifest["files"].values())
+        who = f"{manifest['citizens']:,} FSM1 and {manifest.get('fsm2_citizens', 0):,} FSM2 citizens, {rows:,} rows"
+        say(f"synthetic landing zone ({args.scale}: {who}) at {landing} in {time.perf_counter() - t0:.1f}s")
+
+
+def _run_on_console(args, steps, first: date, last: date) -> int:
+    """make run: Airflow's log to args.log; progress, one line per month and the summary on the terminal."""
+    from fsm import warehouse
+    from fsm.config import rules
+    from fsm_dev import console
+
+    log_path = args.log.resolve()
+    with console.airflow_log_to(log_path) as terminal:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+        out = console.terminal_console(terminal)
+        out.print(f"Airflow's own log: {log_path}")
+        t_all = time.perf_counter()
+        _synthetic(args, last, out.print)
+        airflow_env.migrate_metadata()
+        dag = load_dag()
+        n_months = sum(len(made) for *_, made in steps)
+        with console.RunConsole(terminal, n_months, len(dag.tasks)) as ui:
+            for m, backfill, made in steps:
+                what = f"{months.label(m)} " + (f"(backfill {months.label(made[0])} … {months.label(m)})" if backfill else "")
+                ui.run_started(what)
+                try:
+                    seconds = run_month(dag, months.label(m), backfill=backfill)
+                except RunFailed as exc:
+                    ui.print(f"[red]{exc}[/red]\nsee {log_path} (search for 'ERROR')")
+                    return 1
+                with warehouse.connect() as conn:
+                    for month in made:
+                        ui.print(console.month_line(console.month_figures(conn, month), None if backfill else seconds))
+                if backfill:
+                    ui.print(f"{'':9}[dim]↑ {len(made)} months in one backfill pass: {seconds:.1f} s[/dim]")
+                ui.months_done(len(made))
+        r = rules()
+        fsm1 = min(last, r.project_last_month) if first <= r.project_last_month else None
+        fsm2 = last if last >= r.fsm2_first_month else None
+        with warehouse.connect() as conn:
+            out.print()
+            out.print(console.summary(conn, fsm1, fsm2))
+            out.print(console.dq_and_rejects(conn, last))
+        reports = settings().reports_folder
+        out.print(f"\n{sum(1 for _ in steps)} runs, {n_months} months in {time.perf_counter() - t_all:.0f} s. Where to look:")
+        for label, where in (
+            ("the finance report", f"{reports}/{months.label(last)}/tranche_report.{{html,pdf,xlsx,csv}}"),
+            ("every month's", f"{reports}/<YYYY-MM>/ (feedback/ per municipality, data_docs/index.html)"),
+            ("the warehouse", warehouse.describe_url()),
+            ("Airflow's log", str(log_path)),
+            ("the runs in Airflow", "make ui"),
+        ):
+            out.print(f"  {label:<20} {where}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The dev tools' own settings (FSM_SYNTH_SCALE, FSM_BENCH_SCALE, PY_SPY), typed; a wrong value names its variable.
+"""The dev tools' own settings (FSM_SYNTH_SCALE, FSM_BENCH_SCALE, FSM_UI_PORT, PY_SPY), typed; a wrong value names its variable.
 
 The runtime's settings (FSM_LANDING, FSM_WAREHOUSE_URL, …) stay in `fsm.config.settings()`.
 """
@@ -18,6 +18,7 @@ class DevSettings(BaseSettings):
 
     synth_scale: str = Field("small", validation_alias="FSM_SYNTH_SCALE")  # make run's synthetic landing zone
     bench_scale: str = Field("national", validation_alias="FSM_BENCH_SCALE")  # make bench without SCALE=
+    ui_port: int = Field(8080, ge=1024, le=65535, validation_alias="FSM_UI_PORT")  # make ui's api-server
     py_spy: Path | None = Field(None, validation_alias="PY_SPY")  # make bench PROFILE=1; else the venv's, else PATH's
 
     @field_validator("synth_scale", "bench_scale")

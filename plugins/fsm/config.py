@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     slow_run_alert_hours: float = Field(0, ge=0)  # 0: no slow-run deadline
     report_lang: Literal["da", "en"] = "da"
     report_small_count: int = Field(5, ge=0)  # counts below it (but > 0) mark a report INTERNAL
+    report_workers: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1), ge=1)  # a backfill's report processes
     code_version: str | None = None  # recorded in run_log; the image bakes it in, else `git describe`
 
     _programmes = field_validator("programmes", mode="before")(_comma_list)

@@ -197,10 +197,10 @@ def report(month: date, backfill: bool = False, what_if: dict | None = None) -> 
         name, rules_ = wi.validated(what_if["name"], what_if["rules"])
         return write_comparison(month, name, rules_)
     written = {}
-    if backfill:
-        for m in months.month_range(rules().project_start, months.prev_month(month)):
-            written[m] = write_reports(m)["files"]
-            write_feedback(m)
+    if backfill:  # the earlier months' reports, a few processes at once (fsm.report.batch)
+        from fsm.report.batch import write_months
+
+        written = write_months(list(months.month_range(rules().project_start, months.prev_month(month))))
     out = write_reports(month)
     out["feedback"] = write_feedback(month)
     lineage.reported(month, {**written, month: out["files"]}, backfill)

@@ -302,3 +302,25 @@ def test_P5_backfill_equals_month_by_month_and_reruns_and_out_of_order(sc, wh):
     sc.run("2018-01", backfill=True)
     assert _mart_dump(wh) == in_order
     assert [r[4] for r in tranches(wh, "2017-12")] == ["2017-08", "2017-11", "2017-12"]
+
+
+def test_P5_a_backfill_past_FSM1s_end_writes_FSM1s_months_as_a_backfill_to_its_end_does(sc, wh):
+    """`make run` backfills 2017-08 … 2021-09 in one pass: FSM1's months (to 2019-12) come out as they do from
+    a backfill to 2019-12, and no FSM1 month after FSM1's end is written."""
+    from fsm.contract import FEED_NAMES
+    from fsm.ingest import ingest_feed
+    from fsm.transform import run_month
+
+    _rich_scenario(sc)
+    sc.run("2019-12", backfill=True)
+    to_its_end = _mart_dump(wh)
+    assert max(r[0] for r in to_its_end[0]) == date(2019, 12, 1)
+    with wh.connect() as conn:
+        for t in ("mart_visitation_progress", "mart_activity_share", "mart_tranche_status"):
+            conn.execute(f"delete from {t}")
+    sc.write("2020-01")
+    for feed in FEED_NAMES:
+        ingest_feed(feed, date(2020, 1, 1), str(sc.root))
+    out = run_month(date(2020, 1, 1), write_all_months=True)
+    assert out["programmes"] == ["FSM1", "FSM2"] and out["FSM1"]["months_written"] == 29
+    assert _mart_dump(wh) == to_its_end

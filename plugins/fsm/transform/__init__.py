@@ -22,29 +22,34 @@ from fsm.warehouse import connect, sql_file
 log = logging.getLogger(__name__)
 
 
-def active_programmes(month: date) -> list[str]:
-    """The programmes whose period covers `month` (F9; the programmes setting narrows it, e.g. to FSM1)."""
+def programme_periods() -> dict[str, tuple[date, date]]:
+    """Each chosen programme's first and last month (F9; the programmes setting narrows them, e.g. to FSM1)."""
     r = rules()
-    chosen = set(settings().programmes)
-    out = []
-    if "FSM1" in chosen and r.project_start.replace(day=1) <= month <= r.project_last_month:
-        out.append("FSM1")
-    if "FSM2" in chosen and r.fsm2_first_month <= month <= r.fsm2_last_month:
-        out.append("FSM2")
-    return out
+    periods = {"FSM1": (r.project_start.replace(day=1), r.project_last_month), "FSM2": (r.fsm2_first_month, r.fsm2_last_month)}
+    return {p: periods[p] for p in settings().programmes if p in periods}
+
+
+def active_programmes(month: date) -> list[str]:
+    """The programmes whose period covers `month`."""
+    return [p for p, (first, last) in programme_periods().items() if first <= month <= last]
 
 
 def run_month(
     month: date, write_all_months: bool = False, run: RunInfo | None = None, rules_: Rules | None = None
 ) -> dict[str, object]:
-    """Every programme active in `month`, each in its own transaction. A what-if run (run.what_if) computes
-    under `rules_` and writes beside the official rows (schema what_if), never into them."""
+    """Every programme active in `month`, each in its own transaction; a backfill (`write_all_months`) writes
+    every programme that had started by `month`, up to `month` or the programme's own last month. A what-if run
+    (run.what_if) computes under `rules_` and writes beside the official rows (schema what_if), never into them."""
     run = run or RunInfo()
-    out: dict[str, object] = {"month": months.label(month), "programmes": active_programmes(month)}
-    if "FSM1" in out["programmes"]:
-        out["FSM1"] = run_fsm1(month, write_all_months, run, rules_)
-    if "FSM2" in out["programmes"]:
-        out["FSM2"] = run_fsm2(month, write_all_months, run, rules_)
+    if write_all_months:  # 2017-08 … M: FSM1's months too when M is after FSM1 ended
+        upto = {p: min(month, last) for p, (first, last) in programme_periods().items() if first <= month}
+    else:
+        upto = dict.fromkeys(active_programmes(month), month)
+    out: dict[str, object] = {"month": months.label(month), "programmes": list(upto)}
+    if "FSM1" in upto:
+        out["FSM1"] = run_fsm1(upto["FSM1"], write_all_months, run, rules_)
+    if "FSM2" in upto:
+        out["FSM2"] = run_fsm2(upto["FSM2"], write_all_months, run, rules_)
     return out
 
 
