@@ -164,7 +164,8 @@ def _run_on_console(args, steps, first: date, last: date) -> int:
                     return 1
                 with warehouse.connect() as conn:
                     for month in made:
-                        ui.print(console.month_line(console.month_figures(conn, month), None if backfill else seconds))
+                        line = console.month_line(console.month_figures(conn, month), None if backfill else seconds)
+                        ui.print(line, markup=False)
                 if backfill:
                     ui.print(f"{'':9}[dim]↑ {len(made)} months in one backfill pass: {seconds:.1f} s[/dim]")
                 ui.months_done(len(made))

@@ -72,6 +72,7 @@ def environment(port: int) -> dict[str, str]:
         "AIRFLOW__API_AUTH__JWT_SECRET": _secret("jwt_secret"),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base}/execution/",
         "AIRFLOW__API__BASE_URL": base,
+        "AIRFLOW__API__HOST": "127.0.0.1",  # this machine only: a development UI
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__WORKERS": "1",
         "PYTHONPATH": os.pathsep.join(p for p in (str(airflow_env.PROJECT_ROOT / "plugins"), env.get("PYTHONPATH")) if p),
@@ -83,7 +84,7 @@ def start(env: dict[str, str], port: int) -> list[subprocess.Popen]:
     airflow = str(Path(sys.executable).with_name("airflow"))
     procs = []
     for name in COMPONENTS:
-        args = [name, "--port", str(port)] if name == "api-server" else [name]
+        args = [name, "--host", "127.0.0.1", "--port", str(port)] if name == "api-server" else [name]
         log = (ui_dir() / f"{name}.log").open("w")
         proc = subprocess.Popen([airflow, *args], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         proc.name = name  # type: ignore[attr-defined]
@@ -141,10 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"starting Airflow ({', '.join(COMPONENTS)}) on {os.environ['AIRFLOW_HOME']} …", flush=True)
     procs = start(env, port)
 
-    def _on_sigterm(_signum, _frame):
-        raise KeyboardInterrupt  # stop as on Ctrl-C
+    def _stop_signal(_signum, _frame):
+        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    # Ctrl-C (SIGINT) and SIGTERM both stop all four; SIGINT set explicitly, since a process started in the
+    # background of a script inherits it ignored and Python then never raises KeyboardInterrupt
+    signal.signal(signal.SIGINT, _stop_signal)
+    signal.signal(signal.SIGTERM, _stop_signal)
     try:
         wait_until_served(procs, base)
         user, password = login()
