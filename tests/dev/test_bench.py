@@ -18,7 +18,9 @@ LINE = re.compile(
     r" ratio=(?P<ratio>-?[\d.]+) backfill_s=(?P<backfill_s>[\d.]+|n/a) backfill_ratio=(?P<backfill_ratio>[\d.]+|n/a)"
     r" peak_rss_mb=(?P<peak_rss_mb>\d+) parse_ms=(?P<parse_ms>\d+) citizens=(?P<citizens>\d+) benefit_rows=(?P<benefit_rows>\d+)"
     r"(?: fsm2_month_s=(?P<fsm2_month_s>[\d.]+) fsm2_floor_s=(?P<fsm2_floor_s>[\d.]+) fsm2_ratio=(?P<fsm2_ratio>-?[\d.]+|n/a)"
-    r" fsm2_target_n=(?P<fsm2_target_n>\d+) fsm2_benefit_rows=(?P<fsm2_benefit_rows>\d+))?$"
+    r" fsm2_target_n=(?P<fsm2_target_n>\d+) fsm2_benefit_rows=(?P<fsm2_benefit_rows>\d+))?"
+    r"(?: steady_s=(?P<steady_s>[\d.]+|n/a) steady_over_overhead_s=(?P<steady_over_overhead_s>-?[\d.]+|n/a)"
+    r" bytes_per_benefit_row=(?P<bytes_per_benefit_row>\d+|n/a))?$"
 )
 
 
@@ -80,6 +82,15 @@ def test_summary_line_and_profile_summary():
     assert s["samples"] == 100
     assert ["fsm.transform._run", 70.0] in s["inclusive_pct"] and ["fsm.ingest.load_file", 30.0] in s["inclusive_pct"]
     assert s["self_pct"][0] == ["execute (psycopg/cursor.py)", 70.0]
+
+    # issue 17's figures close the line, after FSM2's; every earlier figure keeps its name and place
+    steady = {"steady_s": 12.345, "steady_over_overhead_s": 4.845, "bytes_per_benefit_row": 241.4}
+    line3 = summary_line({**figures, **fsm2, **steady})
+    m3 = LINE.match(line3)
+    assert m3 and line3.startswith(line2 + " ") and m3["steady_s"] == "12.35" and m3["bytes_per_benefit_row"] == "241"
+    line4 = summary_line({**figures, "steady_s": None, "steady_over_overhead_s": None, "bytes_per_benefit_row": None})
+    m4 = LINE.match(line4)
+    assert m4 and m4["steady_s"] == "n/a" and m4["fsm2_month_s"] is None
 
     log = "INFO fsm.transform: FSM1 2019-12: wrote {'mart_x': 3} in 1.5s ({'int_a': 1.0, 'mart_x': 0.5})"
     assert transform_models(log) == {"FSM1": {"seconds": 1.5, "models": {"int_a": 1.0, "mart_x": 0.5}}}
@@ -143,3 +154,36 @@ def _bench_at_tiny_scale(tmp_path: Path) -> None:
     assert f["fsm2_benefit_rows"] == doc["fsm2"]["run"]["facts"]["ingested"]["ydelse"]["rows_loaded"] > f["benefit_rows"]
     fsm2_ingested = doc["fsm2"]["run"]["facts"]["ingested"]
     assert doc["fsm2"]["floor"]["rows"] == sum(v["rows_read"] for v in fsm2_ingested.values())
+    _steady_state_and_bytes(doc, m)
+
+
+def _steady_state_and_bytes(doc: dict, m: re.Match) -> None:
+    """Issue 17: the steady-state month (history to M−1 by a backfill, then M alone) and staged bytes per benefit row."""
+    from fsm_dev.bench.figures import goals_table
+
+    f, steady = doc["bench"], doc["steady"]
+    assert m["steady_s"] == f"{f['steady_s']:.2f}" and f["steady_s"] == pytest.approx(steady["seconds"], abs=0.006)
+    assert steady["seconds"] > 0
+    assert f["steady_over_overhead_s"] == pytest.approx(f["steady_s"] - f["overhead_s"], abs=0.011)
+    # the history is the months before M, built by one backfill run; M's run then ran every task
+    assert steady["history"]["until"] == "2017-08" and steady["history"]["seconds"] > 0
+    assert {t["state"] for t in steady["history"]["tasks"] + steady["tasks"]} == {"success"}
+    assert sorted(t["task"] for t in steady["tasks"]) == sorted(t["task"] for t in doc["month_run"]["tasks"])
+    # the same warehouse contents as the cold month's at the end: every file once, the same benefit rows
+    assert steady["facts"]["ingested"] == doc["month_run"]["facts"]["ingested"]
+    assert steady["facts"]["citizens"] == f["citizens"] and "FSM1" in steady["transform_models"]
+    assert "steady" in doc["peak_rss_mb_by_phase"]
+    # staged bytes: table + indexes over the staged rows of stg_ydelse after the cold month
+    y = doc["staged"]["stg_ydelse"]
+    assert y["rows"] == f["benefit_rows"] and y["total_bytes"] == y["table_bytes"] + y["index_bytes"]
+    assert y["table_bytes"] > 0 and y["index_bytes"] > 0
+    assert f["bytes_per_benefit_row"] == pytest.approx(y["total_bytes"] / y["rows"], abs=0.06)
+    assert 20 < f["bytes_per_benefit_row"] < 10_000 and m["bytes_per_benefit_row"] == f"{round(f['bytes_per_benefit_row'])}"
+    # the goals table (issue 17) is in the JSON and prints from it
+    goals = {g["figure"]: g for g in doc["goals"]}
+    assert len(goals) == 7 and all(g["goal"] is not None and g["value"] is not None for g in goals.values())
+    steady_goal = next(g for name, g in goals.items() if name.startswith("steady-state"))
+    assert steady_goal["goal"] == pytest.approx(f["overhead_s"] + 10) and steady_goal["value"] == f["steady_s"]
+    assert steady_goal["met"] == (f["steady_s"] <= f["overhead_s"] + 10)
+    table = goals_table(doc)
+    assert table.count("\n| ") == 8 and "staged bytes per benefit row" in table

@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--fsm2-month", default="2021-12", help="the FSM2 month the fsm2 phase runs (default 2021-12, its last)")
     ap.add_argument("--no-backfill", action="store_true", help="skip the backfill phase")
+    ap.add_argument("--no-steady", action="store_true", help="skip the steady-state phase")
     ap.add_argument("--profile", action="store_true", help="also run the month under py-spy and summarise where the time goes")
     ap.add_argument("--out", help="folder for <scale>.json (default: bench/)")
     ap.add_argument("--phase-timeout", type=float, default=3600.0, help="seconds one phase may take (default 3600)")
@@ -41,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["goals"]:  # python -m fsm_dev.bench goals [bench/national.json]: issue 17's table
+        from fsm.config import PROJECT_ROOT
+        from fsm_dev.bench.figures import goals_table
+
+        path = Path(argv[1]) if len(argv) > 1 else PROJECT_ROOT / "bench" / "national.json"
+        print(goals_table(json.loads(path.read_text())))
+        return 0
     if argv[:1] == ["_phase"]:
         ap = _parser()
         ap.add_argument("phase")

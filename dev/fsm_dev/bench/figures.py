@@ -23,7 +23,83 @@ def summary_line(f: dict) -> str:
             if "fsm2_month_s" in f
             else ""
         )
+        + (
+            f" steady_s={fmt(f['steady_s'], 2)} steady_over_overhead_s={fmt(f['steady_over_overhead_s'], 2)}"
+            f" bytes_per_benefit_row={fmt(f['bytes_per_benefit_row'], 0)}"
+            if "steady_s" in f
+            else ""
+        )
     )
+
+
+def _tops(tasks: list[dict] | None, n: int = 3) -> str:
+    top = sorted(tasks or [], key=lambda t: -(t.get("s") or 0))[:n]
+    return ", ".join(f"{t['task'].rsplit('.', 1)[-1]} {t['s']:.1f} s" for t in top if t.get("s") is not None)
+
+
+def goals(doc: dict) -> list[dict]:
+    """Issue 17's goals table from a bench JSON: one row per goal with the figure, its limit and whether it is met."""
+    f = doc["bench"]
+    staged = (doc.get("staged") or {}).get("stg_ydelse") or {}
+    month_tasks = (doc.get("month_run") or {}).get("tasks")
+    steady_tasks = (doc.get("steady") or {}).get("tasks")
+    fsm2_tasks = ((doc.get("fsm2") or {}).get("run") or {}).get("tasks")
+    overhead = f.get("overhead_s")
+    rows = [
+        ("cold FSM1 month (empty warehouse)", f.get("month_run_s"), "s", 30.0, _tops(month_tasks)),
+        ("floor ratio (run − overhead) / floor", f.get("ratio"), "", 1.5, f"floor {f.get('floor_s')} s"),
+        (
+            "steady-state month (history loaded, only M's files new)",
+            f.get("steady_s"),
+            "s",
+            round(overhead + 10, 2) if overhead is not None else None,
+            "; ".join(x for x in (_tops(steady_tasks), f"overhead {overhead} s + 10 s" if overhead is not None else "") if x),
+        ),
+        ("FSM2's month, cold", f.get("fsm2_month_s"), "s", 60.0, _tops(fsm2_tasks)),
+        ("peak RSS", f.get("peak_rss_mb"), "MB", 1024.0, ""),
+        (
+            "staged bytes per benefit row",
+            f.get("bytes_per_benefit_row"),
+            "B",
+            80.0,
+            f"stg_ydelse {staged['total_bytes'] / 2**20:,.0f} MB (table {staged['table_bytes'] / 2**20:,.0f},"
+            f" indexes {staged['index_bytes'] / 2**20:,.0f}) for {staged['rows']:,} rows"
+            if staged
+            else "",
+        ),
+        ("backfill / cold month", f.get("backfill_ratio"), "", 2.0, f"backfill {f.get('backfill_s')} s"),
+    ]
+    return [
+        {
+            "figure": name,
+            "value": value,
+            "unit": unit,
+            "goal": limit,
+            "met": None if value is None or limit is None else value <= limit,
+            "detail": detail,
+        }
+        for name, value, unit, limit, detail in rows
+    ]
+
+
+def goals_table(doc: dict) -> str:
+    """The goals as a Markdown table (python -m fsm_dev.bench goals bench/national.json)."""
+
+    def num(v) -> str:
+        return "n/a" if v is None else f"{v:,.2f}".rstrip("0").rstrip(".")
+
+    lines = [
+        f"{doc.get('scale')} {doc.get('month')} ({doc.get('machine', {}).get('git')}, {doc.get('finished')})",
+        "",
+        "| figure | now | goal | met | detail |",
+        "|---|---|---|---|---|",
+    ]
+    for g in doc.get("goals") or goals(doc):
+        unit = f" {g['unit']}" if g["unit"] else ""
+        met = "n/a" if g["met"] is None else ("yes" if g["met"] else "no")
+        now = num(g["value"]) + (unit if g["value"] is not None else "")
+        lines.append(f"| {g['figure']} | {now} | ≤ {num(g['goal'])}{unit} | {met} | {g['detail']} |")
+    return "\n".join(lines)
 
 
 _TRANSFORM_LOG = re.compile(r"(FSM[12]) (\d{4}-\d{2}): wrote (\{.*?\}) in ([\d.]+)s \((\{.*?\})\)")
@@ -41,6 +117,11 @@ def transform_models(log_text: str) -> dict[str, dict]:
 def phase_summary(name: str, out: dict) -> str:
     """One line on a finished phase, for the console."""
     if "seconds" in out and "tasks" in out:
+        if out.get("history"):
+            h = out["history"]
+            lead = f"history to {h['until']} {h['seconds']:.2f}s, then " if h.get("until") else ""
+            top = sorted(out["tasks"], key=lambda t: -(t["s"] or 0))[:3]
+            return lead + f"{out['seconds']:.2f}s (top tasks: " + ", ".join(f"{t['task']} {t['s']:.1f}s" for t in top) + ")"
         top = sorted(out["tasks"], key=lambda t: -(t["s"] or 0))[:3]
         return f"{out['seconds']:.2f}s (top tasks: " + ", ".join(f"{t['task']} {t['s']:.1f}s" for t in top) + ")"
     if name == "floor" or name.endswith("_floor"):

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from fsm import months
 from fsm.config import PROJECT_ROOT, env_name
-from fsm_dev.bench.figures import phase_summary, summarise_pyspy, summary_line, transform_models
+from fsm_dev.bench.figures import goals, phase_summary, summarise_pyspy, summary_line, transform_models
 from fsm_dev.settings import dev_settings
 
-PHASES_AIRFLOW = ("noop", "month", "backfill", "fsm2")
+PHASES_AIRFLOW = ("noop", "month", "backfill", "steady", "fsm2")
 BENCH_PSEUDONYM_KEY = "fsm-bench-key-" + "b" * 24  # synthetic data only; a set key is what production has
 
 
@@ -85,7 +85,7 @@ class Bench:
         result = self.logs / f"{name}.json"
         result.unlink(missing_ok=True)
         run_dir = self.work / "runs" / name
-        if phase in ("noop", "month", "backfill", "floor"):
+        if phase in ("noop", "month", "backfill", "steady", "floor"):
             shutil.rmtree(run_dir, ignore_errors=True)
         cmd = [
             *(wrap or []),
@@ -131,7 +131,7 @@ class Bench:
             )
         out = json.loads(result.read_text())
         out["process_wall_s"] = round(wall, 2)
-        if phase in ("month", "backfill") and "tasks" in out:
+        if phase in ("month", "backfill", "steady") and "tasks" in out:
             out["transform_models"] = transform_models((self.logs / f"{name}.log").read_text(errors="replace"))
         print(f"  {name:<9} {phase_summary(name, out)}", flush=True)
         return out
@@ -174,6 +174,9 @@ class Bench:
             backfill = None
             if not a.no_backfill:
                 backfill = self.child("backfill", database=self.fresh_database("bench_backfill"))
+            steady = None
+            if not a.no_steady:
+                steady = self.child("steady", database=self.fresh_database("bench_steady"))
             fsm2 = fsm2_floor = None
             if self.fsm2:
                 fsm2 = self.child("month", "fsm2", self.fresh_database("bench_fsm2"), month=a.fsm2_month, programmes="FSM2")
@@ -187,6 +190,8 @@ class Bench:
         overhead_s = noop["seconds"]
         floor_s = floor["seconds"]
         backfill_s = backfill["seconds"] if backfill else None
+        steady_s = steady["seconds"] if steady else None
+        ydelse = month["facts"].get("staged", {}).get("stg_ydelse") or {}
         peaks = self.sampler.peaks
         figures = {
             "month_run_s": round(month_run_s, 2),
@@ -200,6 +205,14 @@ class Bench:
             "citizens": month["facts"]["citizens"],
             "benefit_rows": month["facts"]["benefit_rows"],
         }
+        # issue 17: the scheduled month on a loaded history, and what a staged benefit row costs on disk
+        figures.update(
+            {
+                "steady_s": round(steady_s, 2) if steady_s is not None else None,
+                "steady_over_overhead_s": round(steady_s - overhead_s, 2) if steady_s is not None else None,
+                "bytes_per_benefit_row": ydelse.get("bytes_per_row"),
+            }
+        )
         if fsm2:
             figures.update(
                 {
@@ -241,6 +254,13 @@ class Bench:
             "month_run": {k: month[k] for k in ("seconds", "tasks", "facts", "transform_models", "gaps_s")},
             "floor": {k: v for k, v in floor.items() if k != "process_wall_s"},
             "backfill": {k: backfill[k] for k in ("seconds", "tasks", "transform_models", "gaps_s")} if backfill else None,
+            "steady": {
+                "month": a.month,
+                **{k: steady[k] for k in ("seconds", "tasks", "facts", "transform_models", "gaps_s", "history")},
+            }
+            if steady
+            else None,
+            "staged": month["facts"].get("staged"),
             "fsm2": {
                 "month": a.fsm2_month,
                 "run": {k: fsm2[k] for k in ("seconds", "tasks", "facts", "transform_models", "gaps_s")},
@@ -252,6 +272,7 @@ class Bench:
             "rss_samples": self.sampler.samples,
             "profile": profile,
         }
+        doc["goals"] = goals(doc)
         self.out.mkdir(parents=True, exist_ok=True)
         path = self.out / f"{a.scale}.json"
         tmp = path.with_suffix(".json.tmp")

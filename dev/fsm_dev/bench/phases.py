@@ -1,4 +1,4 @@
-"""The bench's phases, each run by the orchestrator in a fresh interpreter: generate, airflow-db, parse, noop/month/backfill (`dag.test()`), floor."""
+"""The bench's phases, each run by the orchestrator in a fresh interpreter: generate, airflow-db, parse, noop/month/backfill/steady (`dag.test()`), floor."""
 
 from __future__ import annotations
 
@@ -81,14 +81,41 @@ def _phase_dag(a: argparse.Namespace, kind: str) -> dict:
         from fsm_dev.bench.noop import noop_pipeline
 
         ctx = noop_pipeline()
+    history = None
+    if kind == "steady":
+        history = _steady_history(dag, months.parse_month(a.month))
     with ctx:
         seconds = run_month(dag, a.month, backfill=(kind == "backfill"))
     tasks, gaps = _task_timings(dag.dag_id, seconds)
     out = {"seconds": round(seconds, 3), "tasks": tasks, "gaps_s": gaps}
+    if history is not None:
+        out["history"] = history
     if kind != "noop":
         out["facts"] = _warehouse_facts(months.parse_month(a.month))
         out["facts"]["programmes"] = ",".join(settings().programmes)
     return out
+
+
+def _steady_history(dag, month: date) -> dict:
+    """The steady state's history: project start … M−1 in one backfill run of the real DAG, so that month M's
+    run then finds only M's files new, as the scheduled run does. The history's reports are not written
+    (`report` alone is the no-op twin's): a month's report reads the warehouse, never an earlier report."""
+    from fsm import pipeline
+    from fsm.config import rules
+    from fsm_dev.bench.noop import NOOPS
+    from fsm_dev.run import run_month
+
+    prev = months.prev_month(month)
+    if prev < rules().project_start:  # the first month has no history: its steady state is its cold run
+        return {"until": None, "seconds": 0.0, "tasks": []}
+    saved = pipeline.report
+    pipeline.report = NOOPS["report"]
+    try:
+        seconds = run_month(dag, months.label(prev), backfill=True)
+    finally:
+        pipeline.report = saved
+    tasks, _gaps = _task_timings(dag.dag_id, seconds)
+    return {"until": months.label(prev), "seconds": round(seconds, 3), "tasks": tasks}
 
 
 def _task_timings(dag_id: str, seconds: float) -> tuple[list[dict], float]:
@@ -136,6 +163,23 @@ def _warehouse_facts(month: date) -> dict:
             " or relname like 'dq_%%' or relname = 'ingest_rejects') order by 2 desc"
         ).fetchall()
         db_bytes = conn.execute("select pg_database_size(current_database())").fetchone()[0]
+        staged = {}
+        for table in ("stg_ydelse", "stg_markings"):  # bytes per staged row: heap (with TOAST) and indexes apart
+            if conn.execute("select to_regclass(%s)", (table,)).fetchone()[0] is None:
+                continue
+            n, heap, idx = conn.execute(
+                f"select (select count(*) from {table}), pg_table_size(%s::regclass), pg_indexes_size(%s::regclass)",
+                (table, table),
+            ).fetchone()
+            staged[table] = {
+                "rows": int(n),
+                "table_bytes": int(heap),
+                "index_bytes": int(idx),
+                "total_bytes": int(heap + idx),
+                "bytes_per_row": round((heap + idx) / n, 1) if n else None,
+                "table_bytes_per_row": round(heap / n, 1) if n else None,
+                "index_bytes_per_row": round(idx / n, 1) if n else None,
+            }
         # FSM2 (F7): the target group of the month itself, all origins
         fsm2_target = conn.execute(
             "select coalesce(sum(target_n), 0) from mart_fsm2_result"
@@ -151,6 +195,7 @@ def _warehouse_facts(month: date) -> dict:
         "fsm2_target_n": int(fsm2_target),
         "benefit_rows": int(by_feed.get("ydelse", {}).get("rows_loaded") or 0),
         "ingested": by_feed,
+        "staged": staged,
         "table_mb": {t: round(b / 2**20, 1) for t, b in tables},
         "database_mb": round(db_bytes / 2**20, 1),
     }
@@ -238,7 +283,7 @@ def run_phase(a: argparse.Namespace) -> dict:
         return _phase_airflow_db(a)
     if a.phase == "parse":
         return _phase_parse(a)
-    if a.phase in ("noop", "month", "backfill"):
+    if a.phase in ("noop", "month", "backfill", "steady"):
         return _phase_dag(a, a.phase)
     if a.phase == "floor":
         return _phase_floor(a)
