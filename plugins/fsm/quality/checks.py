@@ -105,11 +105,13 @@ def _params(month: date) -> dict[str, object]:
     return params
 
 
-def _run_failing_suites(kind: str, suites: list[str], month: date, fresh_docs: bool = False) -> dict[str, object]:
+def _run_failing_suites(
+    kind: str, suites: list[str], month: date, fresh_docs: bool = False, extra: dict[str, object] | None = None
+) -> dict[str, object]:
     """Run suites that must pass; a failure raises, naming each expectation and its row count."""
     from fsm.quality.gx_runner import data_docs_dir, describe_failures, run_suites
 
-    outcomes = run_suites(suites, month, _params(month), fresh_docs=fresh_docs)
+    outcomes = run_suites(suites, month, {**_params(month), **(extra or {})}, fresh_docs=fresh_docs)
     failed = [o for o in outcomes if not o.success]
     if failed:
         raise DataQualityError(f"{kind} suite failed for {months.label(month)}: {describe_failures(failed)}")
@@ -121,9 +123,66 @@ def _run_failing_suites(kind: str, suites: list[str], month: date, fresh_docs: b
     }
 
 
+# The deliveries the input suites of month M check (issue 17): every delivery visible to M that arrived after
+# the newest earlier month whose official figures were built (run_log; its run passed the input suites first),
+# and that M still reads (the newest file of its feed and period visible to M: a corrected redelivery replaces
+# the file it corrects). A delivery's month is its visible_from (P5: a register month from its period, a
+# redelivery from the run that loaded it; a snapshot from its extract date).
+#   steady state (M−1 built)       M's own deliveries (and any redelivery M's run loaded)
+#   a cold run, a first backfill   everything visible to M: all the run loaded
+#   after months never built       everything since the last built month (a month that failed its input
+#                                  suites is not built: its deliveries fail the next month again, until a
+#                                  corrected redelivery replaces the file)
+#   a rerun of M                   the same files as M's first run (the months before M are unchanged)
+NEW_DELIVERIES_SQL = """
+with built as (
+    select max(as_of_month) as month from run_log
+    where step = 'transform' and what_if is null and as_of_month < %(m)s
+), visible as (
+    select file_id, feed, period, date_trunc('month', coalesce(visible_from, period))::date as month
+    from ingest_file
+    where feed = any(%(feeds)s) and date_trunc('month', coalesce(visible_from, period))::date <= %(m)s
+)
+select v.feed, v.file_id
+from visible as v
+where v.month > coalesce((select month from built), date '-infinity')
+  and not exists (select 1 from visible as w where w.feed = v.feed and w.period = v.period and w.file_id > v.file_id)
+order by v.feed, v.file_id
+"""
+
+
+def new_deliveries(month: date, feeds: list[str]) -> tuple[dict[str, list[int]], date | None]:
+    """{feed: file ids} the input suites of `month` check, and the newest earlier month already built (or None)."""
+    with connect() as conn:
+        rows = conn.execute(NEW_DELIVERIES_SQL, {"m": month, "feeds": feeds}).fetchall()
+        since = conn.execute(
+            "select max(as_of_month) from run_log where step = 'transform' and what_if is null and as_of_month < %s",
+            (month,),
+        ).fetchone()[0]
+    out: dict[str, list[int]] = {f: [] for f in feeds}
+    for feed, file_id in rows:
+        out[feed].append(int(file_id))
+    return out, since
+
+
 def check_inputs(month: date) -> dict[str, object]:
-    """The input suites on month M's deliveries; the first quality task starts the month's Data Docs afresh."""
-    return _run_failing_suites("input", INPUT_SUITES, month, fresh_docs=True)
+    """The input suites on the deliveries new to month M's run (new_deliveries); the first quality task starts
+    the month's Data Docs afresh."""
+    from fsm.contract import FEEDS
+
+    feeds = {FEEDS[f].staging_table: f for f in FEEDS if FEEDS[f].staging_table in INPUT_SUITES}
+    files, since = new_deliveries(month, sorted(feeds.values()))
+    log.info(
+        "input suites for %s: deliveries since %s: %s",
+        months.label(month),
+        months.label(since) if since else "the start",
+        {f: len(ids) for f, ids in files.items()},
+    )
+    extra = {f"new_files_{feed}": files[feed] for feed in feeds.values()}
+    out = _run_failing_suites("input", INPUT_SUITES, month, fresh_docs=True, extra=extra)
+    out["checked_since"] = months.label(since) if since else None
+    out["files_checked"] = {f: len(ids) for f, ids in files.items()}
+    return out
 
 
 def check_marts(month: date) -> dict[str, object]:
