@@ -86,6 +86,8 @@ class RunConsole:
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=self.console,
+            redirect_stdout=False,  # rich would otherwise print what Airflow writes to sys.stdout above the bar
+            redirect_stderr=False,
             transient=True,
             disable=not self.console.is_terminal,
         )

@@ -155,7 +155,7 @@ def _run_on_console(args, steps, first: date, last: date) -> int:
         n_months = sum(len(made) for *_, made in steps)
         with console.RunConsole(terminal, n_months, len(dag.tasks)) as ui:
             for m, backfill, made in steps:
-                what = f"{months.label(m)} " + (f"(backfill {months.label(made[0])} … {months.label(m)})" if backfill else "")
+                what = f"backfill … {months.label(m)}" if backfill else months.label(m)
                 ui.run_started(what)
                 try:
                     seconds = run_month(dag, months.label(m), backfill=backfill)
@@ -167,7 +167,8 @@ def _run_on_console(args, steps, first: date, last: date) -> int:
                         line = console.month_line(console.month_figures(conn, month), None if backfill else seconds)
                         ui.print(line, markup=False)
                 if backfill:
-                    ui.print(f"{'':9}[dim]↑ {len(made)} months in one backfill pass: {seconds:.1f} s[/dim]")
+                    n = len(made)
+                    ui.print(f"{'':9}[dim]↑ {n} month{'s' if n != 1 else ''} in one backfill pass: {seconds:.1f} s[/dim]")
                 ui.months_done(len(made))
         r = rules()
         fsm1 = min(last, r.project_last_month) if first <= r.project_last_month else None
