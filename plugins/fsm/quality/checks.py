@@ -111,9 +111,13 @@ def _run_failing_suites(
     """Run suites that must pass; a failure raises, naming each expectation and its row count."""
     from fsm.quality.gx_runner import data_docs_dir, describe_failures, run_suites
 
-    outcomes = run_suites(suites, month, {**_params(month), **(extra or {})}, fresh_docs=fresh_docs)
+    params = {**_params(month), **(extra or {})}
+    # pass/fail first (no example rows: one scan fewer per expectation); a failing suite again with SUMMARY,
+    # for the message's row counts and the Data Docs' examples
+    outcomes = run_suites(suites, month, params, fresh_docs=fresh_docs, result_format="BOOLEAN_ONLY")
     failed = [o for o in outcomes if not o.success]
     if failed:
+        failed = [o for o in run_suites([o.suite for o in failed], month, params) if not o.success] or failed
         raise DataQualityError(f"{kind} suite failed for {months.label(month)}: {describe_failures(failed)}")
     return {
         "month": months.label(month),
