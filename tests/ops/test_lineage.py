@@ -90,7 +90,7 @@ def test_one_month_emits_each_tasks_inputs_and_outputs_once_with_the_month(wh, l
     report_files = [p for p in (reports / MONTH).iterdir() if p.is_file()]  # tranche_report.* (data_docs/ is GX's)
     assert {"tranche_report.xlsx", "tranche_report.html", "tranche_report.csv"} <= {p.name for p in report_files}
     fsm1_reads = lineage.staging_read_by(["FSM1"])  # the staging tables FSM1's SQL models name
-    assert {"stg_markings", "stg_tilbud", "stg_timer", "stg_allocations"} <= set(fsm1_reads)
+    assert {"stg_marking_versions", "stg_tilbud", "stg_timer", "stg_allocations"} <= set(fsm1_reads)  # markings as versions
     expected = {
         "wait_for_month_files": (set(), set()),
         "prepare_warehouse": (set(), set()),
@@ -101,7 +101,7 @@ def test_one_month_emits_each_tasks_inputs_and_outputs_once_with_the_month(wh, l
         "ingest_uddannelse": (files(landing / "registers" / "uddannelse"), pg("stg_uddannelse")),
         "ingest_allocations": (files(landing / "reference"), pg("stg_allocations")),
         "check_inputs": (pg(*INPUT_SUITES), set()),
-        "check_markings": (pg("stg_markings", "stg_ydelse"), pg("dq_marking_violations")),
+        "check_markings": (pg("stg_markings", "stg_marking_versions", "stg_ydelse"), pg("dq_marking_violations")),
         "build_marts": (pg(*fsm1_reads), pg(*fsm1_marts)),
         "check_marts": (pg(*MART_SUITES), set()),
         "write_report": (

@@ -19,8 +19,8 @@ from batch as m
 where m.file_id = {{ snapshot_file_id }}
     and m.marking_code in ('FSM_GR1', 'FSM_GR2', 'FSM_GR3', 'FSM_UDSKUDT', 'FSM_PJF')
     and not exists (
-        select 1 from stg_markings as b
-        where b.file_id = m.file_id
+        select 1 from stg_marking_versions as b  -- the same snapshot, as versions (issue 17)
+        where {{ extract_date }} between b.valid_from and b.valid_to
             and b.person_key = m.person_key
             and b.marking_code = 'FSM_BRUTTO'
             and b.start_date <= {{ project_start }}

@@ -19,8 +19,8 @@ select
     a.marking_code || ' from ' || a.start_date || ' overlaps ' || b.marking_code || ' '
         || b.start_date || '–' || coalesce(b.end_date::text, 'open') as detail
 from batch as a
-inner join stg_markings as b
-    on b.file_id = a.file_id
+inner join stg_marking_versions as b  -- the same snapshot, as versions (issue 17)
+    on {{ extract_date }} between b.valid_from and b.valid_to
     and b.person_key = a.person_key
     and b.marking_code <> a.marking_code
     and b.marking_code in ('FSM_GR1', 'FSM_GR2', 'FSM_GR3')

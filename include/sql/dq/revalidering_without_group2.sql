@@ -21,16 +21,16 @@ where y.file_id = {{ ydelse_file_id }}
     and y.week_month = {{ as_of_month }}
     and y.ydelse_kode = 'REVALIDERING'
     and exists (  -- in the target group (T2)
-        select 1 from stg_markings as b
-        where b.file_id = {{ snapshot_file_id }}
+        select 1 from stg_marking_versions as b  -- the snapshot's versions (issue 17)
+        where {{ extract_date }} between b.valid_from and b.valid_to
             and b.person_key = y.person_key
             and b.marking_code = 'FSM_BRUTTO'
             and b.start_date <= {{ project_start }}
             and (b.end_date is null or b.end_date > {{ project_start }})
     )
     and not exists (
-        select 1 from stg_markings as g
-        where g.file_id = {{ snapshot_file_id }}
+        select 1 from stg_marking_versions as g
+        where {{ extract_date }} between g.valid_from and g.valid_to
             and g.person_key = y.person_key
             and g.marking_code = 'FSM_GR2'
             and g.registered_date <= {{ last_day }}

@@ -4,13 +4,14 @@
 with
 
 pairs as (
-    select a.as_of_month, g.m::date as activity_month, a.written, a.last_day, a.snapshot_file_id
+    select a.as_of_month, g.m::date as activity_month, a.written, a.last_day, a.snapshot_file_id, a.snapshot_date
     from int_asof_months as a
     cross join lateral generate_series({{ fsm2_first_month }}::date, a.as_of_month, interval '1 month') as g (m)
 ),
 
 final as (
-    select as_of_month, activity_month, (activity_month + interval '1 month')::date - 1 as activity_last_day, snapshot_file_id
+    select as_of_month, activity_month, (activity_month + interval '1 month')::date - 1 as activity_last_day, snapshot_file_id,
+        snapshot_date
     from pairs
     where written or activity_month = as_of_month
 )

@@ -18,8 +18,8 @@ markings as (
         bool_or(k.marking_code = 'FSM2_GR2')   as group2,
         bool_or(k.marking_code = 'FRITAGELSE') as exempt
     from pairs as p
-    inner join stg_markings as k
-        on k.file_id = p.snapshot_file_id
+    inner join stg_marking_versions as k  -- the snapshot's versions (issue 17)
+        on p.snapshot_date between k.valid_from and k.valid_to
         and k.marking_code in ('FSM2_GR2', 'FRITAGELSE')
     where coalesce(k.end_date >= k.start_date, true)                          -- D1: invalid ignored
         and greatest(k.start_date, k.registered_date) <= p.activity_last_day     -- D1: from registration

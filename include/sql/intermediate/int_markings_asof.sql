@@ -2,6 +2,7 @@
 -- D1: monitoring sees a marking only from its registration day, and only if registered by
 -- the month's end; a municipal marking backdated beyond the grace counts from that day.
 -- FSM_BRUTTO is STAR's pre-fill and keeps its own start. Invalid periods are kept but flagged.
+-- The month's snapshot is read as versions (issue 17): those valid on its extract date.
 with
 
 asof as (
@@ -9,7 +10,7 @@ asof as (
 ),
 
 markings as (
-    select * from stg_markings
+    select * from stg_marking_versions
     where marking_code in ('FSM_BRUTTO', 'FSM_GR1', 'FSM_GR2', 'FSM_GR3', 'FSM_UDSKUDT', 'FSM_PJF')
 ),
 
@@ -33,7 +34,7 @@ final as (
         coalesce(k.end_date < k.start_date, false) as invalid_period  -- M6
     from asof as a
     inner join markings as k
-        on k.file_id = a.snapshot_file_id
+        on a.snapshot_date between k.valid_from and k.valid_to
         and k.registered_date <= a.last_day  -- P5
 )
 

@@ -25,6 +25,7 @@ from datetime import date, timedelta
 import psycopg
 
 from fsm.contract import FEEDS
+from fsm.ingest import versions
 from fsm.ingest.landing import LandingFile, LandingZone
 from fsm.ingest.readers import file_problem, iter_chunks, raw_rows
 from fsm.ingest.staging import StagingCopy, staging_frame
@@ -185,11 +186,13 @@ def load_file(
             ),
         ).fetchone()[0]
         table = FEEDS[f.feed].staging_table
+        # a markings snapshot is copied aside, then merged into its versions (issue 17, P5)
+        target = versions.create_load_table(conn) if f.feed == "markings" else table
         read = loaded = rejected = 0
         read_sha = None
         source = prefetch.take(f) if prefetch is not None else _prepare_file(zone, f, memo or CprMemo())
         try:
-            with StagingCopy(conn, table, f, file_id) as out:
+            with StagingCopy(conn, target, f, file_id) as out:
                 for item in source:
                     if item[0] == "end":
                         read_sha = item[1]
@@ -204,6 +207,9 @@ def load_file(
             raise file_problem(f, f"a {f.feed} snapshot with a header and no rows is never a valid delivery")
         if (read_sha if f.fmt == "csv" else zone.sha256(f)) != sha:
             raise file_problem(f, "the file changed while it was being loaded (a redelivery in progress?); the next try loads it")
+        if f.feed == "markings":
+            merged = versions.merge(conn, file_id, f.period)
+            log.info("%s: versions %s", f.uri, json.dumps(merged))
         conn.execute(
             "update ingest_file set rows_read = %s, rows_loaded = %s, rows_rejected = %s where file_id = %s",
             (read, loaded, rejected, file_id),
@@ -213,10 +219,15 @@ def load_file(
         if (n_stg, n_rej) != (loaded, rejected):
             raise file_problem(f, f"reconciliation failed in the warehouse: staged {n_stg}/{loaded}, rejects {n_rej}/{rejected}")
         if analyze:  # fresh statistics: the next queries (rules, GX, marts) plan on them; stale ones cost minutes
-            conn.execute(f"analyze {table}")
+            conn.execute(f"analyze {_stored_in(f.feed)}")
     result = FileResult(f.feed, f.name, "loaded", read, loaded, rejected)
     log.info("%s: read %d = loaded %d + rejected %d", f.uri, result.rows_read, result.rows_loaded, result.rows_rejected)
     return result
+
+
+def _stored_in(feed: str) -> str:
+    """The table a feed's rows are stored in (stg_markings is a view over the markings versions)."""
+    return versions.VERSIONS if feed == "markings" else FEEDS[feed].staging_table
 
 
 def files_for_month(zone: LandingZone, feed: str, month: date) -> list[LandingFile]:
@@ -249,7 +260,7 @@ def ingest_feed(feed: str, month: date, root: str | None = None) -> dict[str, ob
             # Fresh statistics once per feed (not per file): the next queries (rules, GX, marts) plan
             # on them, and stale ones cost minutes. Also after a failure: what did load is there.
             with connect(autocommit=True) as conn:
-                conn.execute(f"analyze {FEEDS[feed].staging_table}")
+                conn.execute(f"analyze {_stored_in(feed)}")
     summary = {
         "feed": feed,
         "files_loaded": sum(r.status == "loaded" for r in results),
