@@ -99,9 +99,11 @@ snapshot, size limit): fix or replace that file in the landing zone and clear th
 is half-loaded.
 """,
     "check_inputs": """
-Great Expectations suites on the staged feeds (`expectations/stg_*.json`). **On failure** the
-message says which expectation failed on how many rows; the run's *Data Docs* link shows the
-rows. Fix the delivery, then clear `ingest` and this task.
+Great Expectations suites on the deliveries new to this run (`expectations/stg_*.json`): a scheduled
+month its own files, a first run or a backfill everything it loaded. **On failure** the message says
+which expectation failed on how many rows; the run's *Data Docs* link shows the rows. The month is
+not built, so the bad delivery fails the next month too until it is redelivered: fix the delivery,
+then clear `ingest` and this task.
 """,
     "check_markings": """
 The marking data-quality rules (DOMAIN's DQ table) on month M's snapshot; violations are written
