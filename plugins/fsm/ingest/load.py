@@ -207,14 +207,17 @@ def load_file(
             raise file_problem(f, f"a {f.feed} snapshot with a header and no rows is never a valid delivery")
         if (read_sha if f.fmt == "csv" else zone.sha256(f)) != sha:
             raise file_problem(f, "the file changed while it was being loaded (a redelivery in progress?); the next try loads it")
-        if f.feed == "markings":
-            merged = versions.merge(conn, file_id, f.period)
+        merged = versions.merge(conn, file_id, f.period) if f.feed == "markings" else None
+        if merged is not None:
             log.info("%s: versions %s", f.uri, json.dumps(merged))
         conn.execute(
             "update ingest_file set rows_read = %s, rows_loaded = %s, rows_rejected = %s where file_id = %s",
             (read, loaded, rejected, file_id),
         )
-        n_stg = conn.execute(f"select count(*) from {table} where file_id = %s", (file_id,)).fetchone()[0]
+        if merged is not None:  # versions.merge proved the versions on the snapshot's date equal its rows
+            n_stg = merged["rows"]
+        else:
+            n_stg = conn.execute(f"select count(*) from {table} where file_id = %s", (file_id,)).fetchone()[0]
         n_rej = conn.execute("select count(*) from ingest_rejects where file_id = %s", (file_id,)).fetchone()[0]
         if (n_stg, n_rej) != (loaded, rejected):
             raise file_problem(f, f"reconciliation failed in the warehouse: staged {n_stg}/{loaded}, rejects {n_rej}/{rejected}")
