@@ -264,6 +264,9 @@ def ingest_feed(feed: str, month: date, root: str | None = None) -> dict[str, ob
             # on them, and stale ones cost minutes. Also after a failure: what did load is there.
             with connect(autocommit=True) as conn:
                 conn.execute(f"analyze {_stored_in(feed)}")
+                # ingest_file too: stg_markings (a view) and the input suites' batches join it per file, and
+                # a planner that guesses 2 markings files where there are 29 chooses nested loops that run for minutes
+                conn.execute("analyze ingest_file")
     summary = {
         "feed": feed,
         "files_loaded": sum(r.status == "loaded" for r in results),
