@@ -178,17 +178,17 @@ def summary(conn, fsm1_month: date | None, fsm2_month: date | None) -> Table:
     for col, justify in (("programme", "left"), ("payment", "left"), ("earned by", "right"), ("earned DKK", "right"),
                          ("outstanding DKK", "right")):  # fmt: skip
         table.add_column(col, justify=justify)
-    rep = collect(conn, fsm1_month, lang="en") if fsm1_month is not None else None
-    if rep is not None and rep.tranches:
-        for part in rep.per_tranche():
-            table.add_row(f"FSM1 as of {months.label(fsm1_month)}", *_part_cells(part, rep.t, "tranche"))
-        tot = rep.totals()
-        table.add_row("", "[b]total[/b]", "", f"[b]{t.money(tot['earned'])}[/b]", f"[b]{t.money(tot['outstanding'])}[/b]")
-    rep = collect(conn, fsm2_month, lang="en") if fsm2_month is not None else None
-    if rep is not None and rep.fsm2_pay:
-        for part in rep.fsm2_per_part():
-            table.add_row(f"FSM2 as of {months.label(fsm2_month)}", *_part_cells(part, rep.t, "part"))
-        tot = rep.fsm2_pay_totals()
+    programmes = (  # (label, as-of month, has rows?, parts, totals, the part's name)
+        ("FSM1", fsm1_month, lambda r: r.tranches, lambda r: r.per_tranche(), lambda r: r.totals(), "tranche"),
+        ("FSM2", fsm2_month, lambda r: r.fsm2_pay, lambda r: r.fsm2_per_part(), lambda r: r.fsm2_pay_totals(), "part"),
+    )
+    for name, month, has_rows, parts, totals, kind in programmes:
+        rep = collect(conn, month, lang="en") if month is not None else None
+        if rep is None or not has_rows(rep):
+            continue
+        for part in parts(rep):
+            table.add_row(f"{name} as of {months.label(month)}", *_part_cells(part, rep.t, kind))
+        tot = totals(rep)
         table.add_row("", "[b]total[/b]", "", f"[b]{t.money(tot['earned'])}[/b]", f"[b]{t.money(tot['outstanding'])}[/b]")
     return table
 

@@ -21,20 +21,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from fsm.contract import FEEDS
+
 LOAD_TABLE = "_markings_in"  # the snapshot being loaded, as COPY wrote it (dropped at commit)
 VERSIONS = "stg_marking_versions"
 LINES = "stg_marking_lines"
-CONTENT = (
-    "marking_id",
-    "person_key",
-    "kommune_kode",
-    "marking_code",
-    "start_date",
-    "end_date",
-    "registered_at",
-    "registered_date",
-    "fritagelse_aarsag",
-)
+# a version's content: the staged marking columns (fsm.contract) without the snapshot's own identity
+CONTENT = tuple(c for c in FEEDS["markings"].staging_columns if c not in ("file_id", "extract_date", "line_no"))
 
 
 class VersionMismatch(RuntimeError):
