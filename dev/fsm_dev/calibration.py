@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
 from datetime import date
+from pathlib import Path
 
 from fsm_dev.synth.calibration import STAR
 
@@ -163,16 +165,22 @@ def scale_factor(scale: str) -> float:
     return SCALES[SCALE_ALIASES.get(scale, scale)].citizens / SCALES["national"].citizens
 
 
-def check(scale: str = "national") -> int:
-    from fsm import warehouse
+def check(url: str, scale: str = "national") -> int:
+    """The marts of the warehouse at `url` beside STAR's figures (the URL is explicit: the run's own database,
+    never the process's cached default)."""
+    import psycopg
 
-    with warehouse.connect() as conn:
+    with psycopg.connect(url) as conn:
         m = measure(conn)
     rows, ok = compare(m, scale_factor(scale))
-    print(f"warehouse: {warehouse.describe_url()}")
+    print(f"warehouse: {_without_password(url)}")
     print(table(rows))
     print("calibration holds" if ok else "calibration is OFF (see the rows marked OFF)")
     return 0 if ok else 1
+
+
+def _without_password(url: str) -> str:
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
 def _environment(scale: str) -> dict[str, str]:
@@ -213,15 +221,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="only check the warehouse's marts (no generation, no run)")
     ap.add_argument("--scale", default="national", help="generator scale of the run (default national)")
     args = ap.parse_args(argv)
-    if args.check:
-        return check(args.scale)
+    if args.check:  # the same warehouse the run used: FSM_WAREHOUSE_URL, else the fsm_calibration database
+        return check(os.environ.get("FSM_WAREHOUSE_URL") or _embedded_database("fsm_calibration"), args.scale)
     t0 = time.perf_counter()
     env = _environment(args.scale)
-    cmd = [sys.executable, "-m", "fsm_dev.run", LAST_MONTH, "--backfill"]
-    print(f"{' '.join(cmd[1:])} on {env['FSM_WAREHOUSE_URL']}", flush=True)
+    log = Path(env["FSM_REPORTS_DIR"]).parent / "airflow.log"
+    cmd = [sys.executable, "-m", "fsm_dev.run", "2017-08", LAST_MONTH, "--backfill", "--log", str(log)]
+    print(f"{' '.join(cmd[1:])} on {_without_password(env['FSM_WAREHOUSE_URL'])}", flush=True)
     subprocess.run(cmd, env=env, check=True)
-    os.environ["FSM_WAREHOUSE_URL"] = env["FSM_WAREHOUSE_URL"]
-    code = check(args.scale)
+    code = check(env["FSM_WAREHOUSE_URL"], args.scale)
     print(f"make calibration: {time.perf_counter() - t0:.0f}s")
     return code
 

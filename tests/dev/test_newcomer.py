@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -127,6 +127,9 @@ def test_make_run_prints_a_line_per_month_and_a_summary_and_airflow_logs_to_a_fi
         earned = conn.execute(
             "select sum(amount_dkk) from mart_tranche_status where as_of_month = '2017-10-01' and earned"
         ).fetchone()[0]
+        # run_log says when each run started: today, not the month's logical date in 2017
+        oldest = conn.execute("select min(started_at) from run_log").fetchone()[0]
+    assert datetime.now(UTC) - oldest < timedelta(hours=1), oldest
     assert f"earned {earned:,.2f} DKK" in re.sub(" +", " ", month_lines[2])
     assert (newcomer["work"] / "reports" / "2017-09" / "tranche_report.pdf").exists()  # the backfill wrote every month
 
@@ -174,6 +177,10 @@ def test_make_ui_shows_the_runs_of_make_run_and_stops_on_ctrl_c(newcomer):
             rows = page.locator("table tbody tr", has_text="Success")
             rows.first.wait_for()
             assert rows.count() == 3
+            # each run's Start Date is when it ran, not its logical date in 2017 (dag.test's stamp, which
+            # the runner corrects); the text after the run id holds Run After, Start Date and Duration
+            after_ids = [rows.nth(i).inner_text().split("+00:00", 1)[1] for i in range(3)]
+            assert not any("2017-" in t for t in after_ids), after_ids
             page.wait_for_timeout(1000)
             page.screenshot(path=SHOT)
             browser.close()
