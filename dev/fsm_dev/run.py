@@ -75,8 +75,9 @@ def _record_real_start(dr, started: datetime) -> None:
 
     with create_session() as session:
         session.execute(update(DagRun).where(DagRun.id == dr.id).values(start_date=started))
-    with warehouse.connect() as conn:
-        conn.execute("update run_log set started_at = %s where run_id = %s", (started, dr.run_id))
+    with warehouse.connect() as conn:  # a run that stopped before the warehouse was migrated has no run_log
+        if conn.execute("select to_regclass('run_log')").fetchone()[0] is not None:
+            conn.execute("update run_log set started_at = %s where run_id = %s", (started, dr.run_id))
 
 
 def plan(first: date, last: date, backfill: bool, history_until: date | None) -> list[tuple[date, bool, list[date]]]:

@@ -46,7 +46,7 @@ STAR = {
 }
 FAIL_40 = STAR["fsm1_participants"] - STAR["fsm1_meeting_40"]
 
-# FSM1 rates that differ from fsm1.RATES in the calibrated profile (the rest are shared)
+# FSM1 rates that differ from fsm1_params.RATES in the calibrated profile (the rest are shared)
 RATES_FSM1 = {
     "group_split": (0.55, 0.34, 0.11),
     "group_split_by": "exact quota within each municipality",

@@ -25,38 +25,27 @@ built afterwards from what `Fsm1World.registers()` hands it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
-from fsm.contract import FSM1_MARKING_CODES, FSM1_MARKING_RULES
 from fsm_dev.synth import calibration
 from fsm_dev.synth.common import (
     DAY,
-    FLEKS,
     FOERTID,
-    HYPHEN_CPR_RATE,
     IY,
     KH,
     LAST_DEFAULT_MONTH,
     LEDIGHED,
     LT,
-    MENTOR,
     MONDAY,
     NAT,
-    NYTTE,
-    OVERGANG,
-    RENAME_MONTH,
     RESSOURCE,
     REVAL,
     SYGE,
     UH,
-    VEJL,
     VP,
     Y_NONE,
     Fsm1Registers,
-    hours_rows,
     kommune_codes,
     month_first,
     month_index,
@@ -66,88 +55,28 @@ from fsm_dev.synth.common import (
     reg_time,
     to_weekday,
     unique_cprs,
-    valid_cvr,
 )
-
-PROJECT_START = np.datetime64("2017-08-01", "D")  # T2
-PROJECT_MONTH = 7  # month index of 2017-08
-
-# --------------------------------------------------------------------------- marking codes (fsm.contract)
-MARKING_CODES = np.array(FSM1_MARKING_CODES)
-BRUTTO, GR1, GR2, GR3, UDSKUDT, PJF = (
-    FSM1_MARKING_CODES.index(c) for c in ("FSM_BRUTTO", "FSM_GR1", "FSM_GR2", "FSM_GR3", "FSM_UDSKUDT", "FSM_PJF")
+from fsm_dev.synth.fsm1_params import (
+    BIG_WEIGHTS,
+    BRUTTO,
+    DEFECT_RATES,
+    GR1,
+    GR2,
+    GR3,
+    GROUP_CODES,
+    PJF,
+    PROJECT_MONTH,
+    PROJECT_START,
+    RATES,
+    UDSKUDT,
+    Scale,
+    participants,
 )
-GROUP_CODES = (GR1, GR2, GR3)
-DQ_RULES = FSM1_MARKING_RULES  # every FSM1 marking rule gets injected defects at a known rate
-
-
-@dataclass(frozen=True)
-class Scale:
-    citizens: int  # FSM_BRUTTO citizens (incl. the ~4 % who left before project start)
-    min_per_kommune: int
-    rejects_per_kind: int  # unreadable rows of each kind, per feed
-    min_defects: int  # floor for each data-quality defect kind
-    calibrated: bool = False  # sized and shaped to STAR's figures (calibration.py), else the invented profile
-
-
-SCALES = {
-    # FSM_BRUTTO citizens; ~4 % leave before project start, so the target groups are ~300, ~2,500
-    # (invented profile), ~2,700 ('calibrated': national's profile at a tenth), ~27,000 (STAR's figure,
-    # calibration.py) and ~54,000 ('2x': twice Denmark, the headroom check of issue 8)
-    "tiny": Scale(citizens=312, min_per_kommune=2, rejects_per_kind=1, min_defects=2),
-    "small": Scale(citizens=2_600, min_per_kommune=5, rejects_per_kind=2, min_defects=4),
-    "calibrated": Scale(citizens=2_813, min_per_kommune=8, rejects_per_kind=2, min_defects=4, calibrated=True),
-    "national": Scale(citizens=28_125, min_per_kommune=5, rejects_per_kind=3, min_defects=4, calibrated=True),
-    "2x": Scale(citizens=56_250, min_per_kommune=10, rejects_per_kind=3, min_defects=8, calibrated=True),
-}
-
-# Share of FSM_BRUTTO citizens (or, for outside-target markings, markings per BRUTTO citizen)
-# that carry each defect; the floor above applies at small scales.
-DEFECT_RATES = {
-    "backdated_marking": 0.012,
-    "overlapping_group_marking": 0.004,
-    "duplicate_marking": 0.004,
-    "invalid_period": 0.002,
-    "marking_outside_target_group": 0.002,
-    "future_marking": 0.003,
-    "revalidering_without_group2": 0.003,  # citizens; each is paid REVALIDERING in 1–3 months
-}
-RATES = {
-    "pre_start_leaver": 0.04,
-    "post_start_leaver": 0.03,
-    "deferred_first": 0.04,
-    "deferred_then_group": 0.6,
-    "group_split": (0.75, 0.18, 0.07),
-    "move_from_group1": 0.08,
-    "move_from_group2_to_1": 0.06,
-    "pjf": 0.85,
-    "complete_kommuner": 2 / 3,
-    "hyphen_cpr": HYPHEN_CPR_RATE,
-    "offer_ended_early": 0.10,
-    "background_citizens": 0.12,
-    "activity_level_range": (0.18, 0.66),
-}
-# after FSM1 (months from 2020-01, written only when `end` is later than 2019-12)
-RATES_AFTER_FSM1 = {"fade_out_monthly": 0.10}
-
-# Ten municipalities that (in this invented world) did not take part.
-NON_PARTICIPANTS = (155, 223, 269, 350, 482, 492, 665, 727, 741, 825)
-# Invented relative sizes of the larger target groups (uncalibrated scales; the calibrated ones use
-# calibration.weights, reference/kommune_weights.csv); the rest get a random small weight.
-BIG_WEIGHTS = {
-    101: 14.0, 751: 6.5, 461: 5.5, 851: 4.5, 561: 2.6, 730: 2.6, 147: 1.8, 167: 1.9, 169: 1.7, 153: 1.6,
-    159: 1.4, 615: 2.0, 621: 1.9, 630: 2.0, 657: 1.5, 791: 1.5, 265: 1.5, 253: 1.3, 330: 1.8, 360: 1.7,
-    370: 1.6, 376: 1.6, 400: 1.2, 510: 1.2, 540: 1.4, 580: 1.3, 607: 1.3, 316: 1.3, 740: 1.3, 813: 1.3,
-}  # fmt: skip
-
-
-def participants() -> list[int]:
-    """The 88 participating municipalities of the synthetic world (invented: ten small ones left out)."""
-    return [k for k in kommune_codes() if k not in NON_PARTICIPANTS]
+from fsm_dev.synth.fsm1_registers import Fsm1RegisterRows
 
 
 # =========================================================================== the world
-class Fsm1World:
+class Fsm1World(Fsm1RegisterRows):
     """Citizens, markings and register events over the model horizon (fsm1_output.py renders and checks them)."""
 
     def __init__(self, seed: int, scale: Scale, m_lo: int, m_hi: int):
@@ -598,183 +527,3 @@ class Fsm1World:
         mk_df = mk_df.sort_values(["reg", "cit", "code"], kind="stable").reset_index(drop=True)
         mk_df["marking_id"] = [f"FSM{i:07d}" for i in range(1, len(mk_df) + 1)]
         self.mk = mk_df
-
-    # ----------------------------------------------------------------- offers and hours
-    def _offers_and_hours(self) -> None:
-        rng = self.rng["register"]
-        N, nH, H = self.N, self.nH, self.H
-        seg = self.seg
-        # company-directed offers realise the active spells exactly: start in the first month, end in the last
-        off = seg[seg["kind"] >= 0]
-        s = self._weekday_in_month(rng, off["s"].to_numpy())
-        first_last = month_first(off["e"].to_numpy())
-        lo = np.maximum(s, first_last)
-        hi = month_last(off["e"].to_numpy())
-        e = lo + n_days((rng.random(len(off)) * ((hi - lo) // DAY + 1)).astype(int))
-        offers = [pd.DataFrame({"i": off["i"].to_numpy(), "type": off["kind"].to_numpy(), "start": s, "end": e})]
-        # other offers (not company-directed) for anyone in the target group
-        nd = rng.poisson(0.5, size=N)
-        di = np.repeat(np.arange(N), nd)
-        ds = np.datetime64("2017-03-01") + n_days(rng.integers(0, int((H - np.datetime64("2017-03-01")) // DAY), size=len(di)))
-        ds = to_weekday(ds)
-        dt = rng.choice([NYTTE, VEJL, MENTOR], p=[0.4, 0.35, 0.25], size=len(di))
-        de = ds + n_days(rng.integers(14, 180, size=len(di)))
-        alive = ~(ds >= self.leave_date[di])
-        offers.append(pd.DataFrame({"i": di[alive], "type": dt[alive], "start": ds[alive], "end": de[alive]}))
-        # company-directed offers for citizens outside the indsatsgruppe (never counted; tests C2)
-        non = np.flatnonzero(
-            ((self.first_group > GR1) & ~self.switcher) | ((self.leaver == 0) & (np.isnat(self.G)) & ~self.deferred)
-        )
-        pick = non[rng.random(len(non)) < 0.25]
-        ps = to_weekday(
-            np.datetime64("2017-09-01") + n_days(rng.integers(0, int((H - np.datetime64("2017-09-01")) // DAY), size=len(pick)))
-        )
-        # a never-visited citizen in a complete municipality does not exist; for the others keep it simple
-        offers.append(
-            pd.DataFrame(
-                {
-                    "i": pick,
-                    "type": np.where(rng.random(len(pick)) < 0.7, VP, LT),
-                    "start": ps,
-                    "end": ps + n_days(rng.integers(20, 120, size=len(pick))),
-                }
-            )
-        )
-        of = pd.concat(offers, ignore_index=True)
-        of = of[of["start"] <= H].copy()
-        # some offers are ended early: earlier deliveries still show the planned end (same tilbud_id)
-        early = rng.random(len(of)) < RATES["offer_ended_early"]
-        of["planned"] = np.where(early, of["end"].to_numpy() + n_days(rng.integers(35, 101, size=len(of))), of["end"].to_numpy())
-        of["early"] = early
-        # half of the changes arrive only with the next month's delivery ('or changed in it')
-        of["late_change"] = early & (rng.random(len(of)) < 0.5)
-        of = of.sort_values(["start", "i"], kind="stable").reset_index(drop=True)
-        of["tilbud_id"] = [f"T{i:08d}" for i in range(1, len(of) + 1)]
-        self.offers = of
-
-        # paid hours (eIndkomst)
-        cvr = valid_cvr(rng, max(200, N // 3))
-        rows = []
-        hseg = seg[seg["kind"] < 0]
-        nm = (hseg["e"] - hseg["s"] + 1).to_numpy()
-        hi = np.repeat(hseg["i"].to_numpy(), nm)
-        hm = np.repeat(hseg["s"].to_numpy(), nm) + (np.arange(nm.sum()) - np.repeat(np.cumsum(nm) - nm, nm))
-        ft = np.repeat(hseg["fulltime"].to_numpy(), nm)
-        employer = np.repeat(cvr[rng.integers(0, len(cvr), size=len(hseg))], nm)
-        h2 = np.where(ft, rng.integers(280, 331, size=len(hi)), rng.integers(16, 221, size=len(hi)))  # half hours
-        rows.append(pd.DataFrame({"i": hi, "m": hm, "cvr": employer, "h2": h2, "sub": 0}))
-        self.jobfull = np.zeros((N + self.B, nH), bool)
-        self.jobfull[hi[ft], hm[ft]] = True
-        second = rng.random(len(hi)) < 0.08
-        rows.append(hours_rows(rng, cvr, hi[second], hm[second], (8, 61), sub=0))
-        self.jobparat = np.zeros((N, nH), bool)
-        pt = ~ft & (rng.random(len(hi)) < 0.3)
-        self.jobparat[hi[pt], hm[pt]] = True
-        # løntilskud: subsidised hours in every month of the offer
-        lt = of[(of["type"] == LT)]
-        m0, m1 = month_of(lt["start"].to_numpy()), np.minimum(month_of(lt["end"].to_numpy()), nH - 1)
-        nm = m1 - m0 + 1
-        li = np.repeat(lt["i"].to_numpy(), nm)
-        lm = np.repeat(m0, nm) + (np.arange(nm.sum()) - np.repeat(np.cumsum(nm) - nm, nm))
-        rows.append(
-            pd.DataFrame(
-                {
-                    "i": li,
-                    "m": lm,
-                    "cvr": np.repeat(cvr[rng.integers(0, len(cvr), size=len(lt))], nm),
-                    "h2": rng.integers(80, 321, size=len(li)),
-                    "sub": 1,
-                }
-            )
-        )
-        # group 2 into fleksjob (subsidised) or ressourceforløb, some months after group 2 starts
-        g2_from = np.where(
-            self.first_group == GR2, self.G, np.where((self.move_code == GR2) & ~self.move_overlap, self.move_date, NAT)
-        )
-        g2_from = np.where(self.switcher, NAT, g2_from)
-        u = rng.random(N)
-        tr = to_weekday(g2_from + n_days(rng.integers(60, 240, size=N)))
-        self.g2_trans_code = np.where(u < 0.4, RESSOURCE, np.where(u < 0.55, FLEKS, Y_NONE))
-        self.g2_trans_date = np.where((self.g2_trans_code != Y_NONE) & (tr <= H), tr, NAT)
-        fl = np.flatnonzero((self.g2_trans_code == FLEKS) & ~np.isnat(self.g2_trans_date))
-        m0 = month_of(self.g2_trans_date[fl])
-        nm = nH - m0
-        fi = np.repeat(fl, nm)
-        fm = np.repeat(m0, nm) + (np.arange(nm.sum()) - np.repeat(np.cumsum(nm) - nm, nm))
-        rows.append(
-            pd.DataFrame(
-                {
-                    "i": fi,
-                    "m": fm,
-                    "cvr": np.repeat(cvr[rng.integers(0, len(cvr), size=len(fl))], nm),
-                    "h2": rng.integers(60, 201, size=len(fi)),
-                    "sub": 1,
-                }
-            )
-        )
-        # ordinary hours for citizens outside the indsatsgruppe (never counted)
-        nonm = np.concatenate([non, np.flatnonzero(self.leaver > 0)])
-        k = rng.random(len(nonm)) < 0.2
-        oi = np.repeat(nonm[k], 3)
-        om = np.repeat(rng.integers(PROJECT_MONTH, nH - 2, size=k.sum()), 3) + np.tile(np.arange(3), k.sum())
-        rows.append(hours_rows(rng, cvr, oi, om, (10, 200), sub=0))
-        # background citizens with some hours
-        bk = np.flatnonzero(rng.random(self.B) < 0.25)
-        bi = np.repeat(self.N + bk, 4)
-        bm = np.repeat(rng.integers(0, nH - 3, size=len(bk)), 4) + np.tile(np.arange(4), len(bk))
-        rows.append(hours_rows(rng, cvr, bi, bm, (10, 320), sub=0))
-        # a few rows with zero ordinary hours for indsatsgruppe members not active that month (not activity, A1)
-        mem = np.flatnonzero(self.member)
-        nz = max(2, round(0.004 * N))
-        zi = mem[rng.integers(0, len(mem), size=nz * 3)]
-        zm = rng.integers(PROJECT_MONTH + 1, nH, size=nz * 3)
-        okz = ~self.A[zi, zm] & (zm > month_of(self.G[zi]))
-        zi, zm = zi[okz][:nz], zm[okz][:nz]
-        rows.append(pd.DataFrame({"i": zi, "m": zm, "cvr": cvr[rng.integers(0, len(cvr), size=len(zi))], "h2": 0, "sub": 0}))
-        tm = pd.concat(rows, ignore_index=True)
-        tm = tm.drop_duplicates(["i", "m", "cvr"]).reset_index(drop=True)
-        self.timer = tm
-
-    # ----------------------------------------------------------------- ydelse
-    def _ydelse_matrix(self) -> None:
-        N = self.N
-        first = month_first(self.m_lo)
-        last = month_last(self.m_hi)
-        days = np.arange(first - 3 * DAY, last + 4 * DAY, dtype="datetime64[D]")
-        thu = days[((days - MONDAY) // DAY) % 7 == 3]
-        thu = thu[(thu >= first) & (thu <= last)]
-        self.week_thu = thu
-        self.week_m = month_of(thu)
-        doy = (thu - thu.astype("datetime64[Y]").astype("datetime64[D]")) // DAY + 1
-        years = thu.astype("datetime64[Y]").astype(int) + 1970
-        self.week_label = np.char.add(np.char.add(years.astype(str), "-W"), np.char.zfill(((doy - 1) // 7 + 1).astype(str), 2))
-        T = thu[None, :]
-        # target-group citizens
-        code = np.repeat(self.base_code[:, None].astype(np.int8), len(thu), axis=1)
-        thirty = self.birth + n_days(10_957)
-        code[(code == UH) & (T >= thirty[:, None])] = KH  # uddannelseshjælp ends at 30
-        left = T >= self.leave_date[:, None]
-        code = np.where(left, self.leave_code[:, None], code)
-        trans = T >= self.g2_trans_date[:, None]
-        code = np.where(trans, self.g2_trans_code[:, None], code)
-        wm = self.week_m
-        code[self.jobfull[:N][:, wm]] = Y_NONE  # a full-time job: no benefits that week
-        code[self.reval[:, wm]] = REVAL
-        # after FSM1 the target group fades out: each citizen leaves benefits in a random month
-        fade_m = self.nH - 1 + self.rng_after.geometric(RATES_AFTER_FSM1["fade_out_monthly"], size=N)
-        if self.nT > self.nH:
-            code[wm[None, :] >= fade_m[:, None]] = Y_NONE
-        renamed = (wm >= month_index(RENAME_MONTH))[None, :]
-        code[(code == IY) & renamed] = OVERGANG  # integrationsydelse became overgangsydelse in 2020
-        match = np.where(np.isin(code, (KH, UH, IY, OVERGANG, RESSOURCE)), 1, 0).astype(np.int8)
-        match[self.jobparat[:, wm] & (match == 1)] = 2
-        # background
-        bcode = np.where((T >= self.bg_from[:, None]) & (T <= self.bg_to[:, None]), self.bg_code[:, None], Y_NONE).astype(np.int8)
-        bcode[self.jobfull[N:][:, wm]] = Y_NONE
-        bcode[(bcode == IY) & renamed] = OVERGANG
-        bmatch = np.where(bcode != Y_NONE, self.bg_match[:, None], 0).astype(np.int8)
-        self.y_code = np.vstack([code, bcode])
-        self.y_match = np.vstack([match, bmatch])
-        self.y_intro = np.concatenate([np.zeros(N, bool), self.bg_intro])
-        self.y_herk = np.concatenate([self.herkomst, self.bg_herkomst])
-        self.y_kom = np.concatenate([self.kom, self.bg_kom])

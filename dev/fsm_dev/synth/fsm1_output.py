@@ -19,7 +19,8 @@ from fsm_dev.synth.common import (
     month_last,
     month_of,
 )
-from fsm_dev.synth.fsm1 import (
+from fsm_dev.synth.fsm1 import Fsm1World
+from fsm_dev.synth.fsm1_params import (
     BRUTTO,
     DEFECT_RATES,
     DQ_RULES,
@@ -31,7 +32,6 @@ from fsm_dev.synth.fsm1 import (
     PROJECT_MONTH,
     PROJECT_START,
     RATES_AFTER_FSM1,
-    Fsm1World,
 )
 
 

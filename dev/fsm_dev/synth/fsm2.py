@@ -48,26 +48,22 @@ out) they are counted in the FSM2 truth too, which is always computed from the w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
-from fsm.contract import FSM2_MARKING_CODES, FSM2_MARKING_RULES, FSM2_PARTICIPANTS
+from fsm.contract import FSM2_PARTICIPANTS
 from fsm_dev.synth import calibration
 from fsm_dev.synth.common import (
     AP,
     DAY,
     FLEKS,
     FOERTID,
-    HERKOMST,
     IY,
     JP,
     KH,
     MONDAY,
     NAT,
     OVERGANG,
-    RENAME_MONTH,
     RESSOURCE,
     SYGE,
     UH,
@@ -76,9 +72,6 @@ from fsm_dev.synth.common import (
     Fsm1Registers,
     hours_rows,
     kommune_codes,
-    month_first,
-    month_index,
-    month_last,
     month_of,
     n_days,
     reg_time,
@@ -86,160 +79,33 @@ from fsm_dev.synth.common import (
     unique_cprs,
     valid_cvr,
 )
-
-# --------------------------------------------------------------------------- facts (F9)
-FSM2_FIRST_MONTH = "2019-01"
-FSM2_LAST_MONTH = "2021-12"
-M_FIRST = month_index(FSM2_FIRST_MONTH)
-M_LAST = month_index(FSM2_LAST_MONTH)
-M_RENAME = month_index(RENAME_MONTH)
-NM = M_LAST - M_FIRST + 1
-H2 = month_last(M_LAST)
-FIRST_DAY = month_first(M_FIRST)
-MIN_AGE = 30  # F1/F7: 'over 30' = aged 30 or more on the last day of the month
-
-# --------------------------------------------------------------------------- codes
-MARKING_CODES_FSM2 = np.array(FSM2_MARKING_CODES)
-GR2, STEPUP, FRIT = (FSM2_MARKING_CODES.index(c) for c in ("FSM2_GR2", "FSM2_STEPUP", "FRITAGELSE"))
-AARSAGER = np.array(["SYGDOM", "BARSEL", "JOB_INDEN_6_UGER", "ANDET", ""])
-SYGDOM, BARSEL, JOB6, ANDET, NO_REASON = range(5)
-# the marking rules that FSM2's codes are checked by (and get injected defects for): four of
-# FSM1's, which apply to every code, and FSM2's own
-DQ_RULES_FSM2 = ("backdated_marking", "duplicate_marking", "invalid_period", "future_marking", *FSM2_MARKING_RULES)
-HERKOMST_KEYS = ("ALL", *HERKOMST.tolist())
-MEASURES = ("target_n", "group2_n", "exempt_n", "indsatsgruppe_n", "active_n")
-THRESHOLDS_PCT = (15, 20)
-
-
-@dataclass(frozen=True)
-class Scale2:
-    citizens: int  # FSM2-relevant citizens (not all are in the target group in a given month)
-    min_per_kommune: int
-    min_defects: int  # floor for each FSM2 data-quality defect kind
-    calibrated: bool = False  # sizes from calibration.weights (population), else FSM2_WEIGHTS
+from fsm_dev.synth.fsm2_defects import Fsm2Defects
+from fsm_dev.synth.fsm2_params import (
+    BARSEL,
+    FIRST_DAY,
+    FRIT,
+    FSM2_RATES,
+    FSM2_SCALES,
+    FSM2_WEIGHTS,
+    GR2,
+    H2,
+    JOB6,
+    M_FIRST,
+    M_LAST,
+    M_RENAME,
+    MIN_AGE,
+    NM,
+    NO_REASON,
+    STEPUP,
+    _expand,
+    _next_off,
+    _pick,
+    _ymd_key,
+    month_target,
+)
 
 
-FSM2_SCALES = {
-    "tiny": Scale2(citizens=400, min_per_kommune=3, min_defects=2),
-    "small": Scale2(citizens=3_000, min_per_kommune=10, min_defects=4),
-    # calibrated: ~36,000 in the target group of 2019-01 (F7) with FSM1's citizens who qualify (calibration.py)
-    "calibrated": Scale2(citizens=4_900, min_per_kommune=10, min_defects=4, calibrated=True),
-    "national": Scale2(citizens=49_000, min_per_kommune=20, min_defects=6, calibrated=True),
-    "2x": Scale2(citizens=98_000, min_per_kommune=40, min_defects=12, calibrated=True),
-}
-FSM2_DEFECT_RATES = {
-    "backdated_marking": 0.010,  # FSM2_GR2 or FRITAGELSE registered 2–13 weeks after its claimed start
-    "duplicate_marking": 0.004,  # FSM2_GR2 or FRITAGELSE entered twice, overlapping
-    "invalid_period": 0.002,  # FSM2_STEPUP or FRITAGELSE with end before start
-    "future_marking": 0.003,  # FRITAGELSE (planned maternity leave) or FSM2_STEPUP starting next month
-    "fsm2_gr2_outside_target_group": 0.004,  # GR2 left open after leaving the target group, or set outside it
-    "fritagelse_without_reason": 0.004,  # FRITAGELSE with an empty fritagelse_aarsag
-}
-FSM2_RATES = {
-    "herkomst": (0.55, 0.10, 0.35),
-    "young": 0.15,
-    "integration_vestlig": 0.20,
-    "integration_ikke_vestlig": 0.45,
-    "intro_programme": 0.35,
-    "uddannelseshjaelp_if_young": 0.60,
-    "match_aktivitetsparat": 0.84,
-    "match_reassessed": 0.15,
-    "on_benefits_at_start": 0.80,
-    "on_spell_weeks_mean": 70,
-    "off_spell_weeks_mean": 26,
-    "off_spell_sygedagpenge": 0.25,
-    "movers": 0.04,
-    "move_to_participant": 0.5,
-    "gr2": 0.17,  # of citizens with a target month; ~15 % of all
-    "gr2_to_ressource_fleks_foertid": 0.35,
-    "gr2_back_to_group1": 0.25,
-    "gr2_again_after_group1": 0.5,
-    "fritagelse": 0.09,  # of citizens with a target month; ~8 % of all
-    "fritagelse_reasons": (0.5, 0.2, 0.1, 0.2),
-    "fritagelse_second": 0.10,
-    "stepup": 0.065,
-    "activity_level_range": (0.06, 0.32),
-    "activity_ramp": (0.55, 15),  # starts at 55 % of the level, full after 15 months
-    "activity_stay": 0.75,
-    "activity_outside_target": 0.08,
-    "education_share": 0.15,
-    "education_share_young": 0.35,
-    "education_not_su_citizens": 0.08,
-    "education_young_uh": 0.30,
-    "loentilskud": 0.04,
-    "job_exit_hours": 0.4,
-    "zero_hour_rows": 0.003,
-}
-# invented relative sizes of the FSM2 target groups (København biggest, Fanø tiny)
-FSM2_WEIGHTS = {
-    101: 16.0, 147: 2.0, 151: 1.2, 153: 1.8, 157: 0.8, 159: 1.5, 167: 2.0, 169: 2.0, 185: 0.9, 253: 1.3,
-    265: 1.5, 316: 1.4, 360: 1.9, 480: 0.6, 550: 0.7, 561: 3.0, 563: 0.05, 607: 1.4, 615: 2.0, 630: 2.0,
-    657: 1.6, 661: 1.0, 671: 0.4, 710: 0.6, 730: 2.8, 751: 7.0, 760: 0.8, 766: 0.6, 791: 1.5, 840: 0.5,
-    849: 0.7,
-}  # fmt: skip
-
-
-# =========================================================================== rules shared with the truth
-def _ymd_key(d) -> tuple[np.ndarray, np.ndarray]:
-    """(year, month*100 + day) of dates."""
-    d = np.asarray(d, dtype="datetime64[D]")
-    y = d.astype("datetime64[Y]").astype(np.int64) + 1970
-    m = d.astype("datetime64[M]").astype(np.int64) % 12 + 1
-    day = (d - d.astype("datetime64[M]").astype("datetime64[D]")) // DAY + 1
-    return y, m * 100 + day
-
-
-def _aged(by: np.ndarray, bmd: np.ndarray, D: np.datetime64, years: int = MIN_AGE) -> np.ndarray:
-    """Aged `years` or more on day D (birth + years <= D; a 29 February birthday falls on
-    28 February in other years, as date + interval does in PostgreSQL and DuckDB)."""
-    yD, mdD = _ymd_key(np.array([D]))
-    yD, mdD = int(yD[0]), int(mdD[0])
-    leap = (yD % 4 == 0 and yD % 100 != 0) or yD % 400 == 0
-    bmd_eff = np.where((bmd == 229) & (not leap), 228, bmd)
-    return (yD - by > years) | ((yD - by == years) & (bmd_eff <= mdD))
-
-
-def month_target(code, match, intro, kom, m: int, by, bmd, part_lut) -> tuple[np.ndarray, np.ndarray]:
-    """F7 for month m over rows of weekly data (the weeks whose Thursday is in m): in the target
-    group, and the paying municipality of the last qualifying week. `intro` may be (n, 1) and
-    `kom` one code per row (constant) or per row and week."""
-    q = (code == KH) | (code == OVERGANG)
-    if m < M_RENAME:
-        q |= code == IY
-    q &= (match == AP) & ~intro
-    anyq = q.any(axis=1)
-    last = q.shape[1] - 1 - np.argmax(q[:, ::-1], axis=1)
-    k = kom if kom.ndim == 1 else kom[np.arange(len(kom)), last]
-    return anyq & part_lut[k] & _aged(by, bmd, month_last(m)), k
-
-
-def _next_off(tg: np.ndarray) -> np.ndarray:
-    """For each citizen and month: the first month from there on outside the target group (NM = none)."""
-    out = np.empty(tg.shape, np.int16)
-    nxt = np.full(len(tg), NM, np.int16)
-    for mo in range(NM - 1, -1, -1):
-        nxt = np.where(tg[:, mo], nxt, mo).astype(np.int16)
-        out[:, mo] = nxt
-    return out
-
-
-def _pick(rng, mask: np.ndarray, bias: float = 1.0) -> np.ndarray:
-    """A random True column per row (rows need one); bias > 1 favours early columns."""
-    cnt = mask.sum(axis=1)
-    k = np.floor(rng.random(len(mask)) ** bias * cnt).astype(np.int64)
-    return np.argmax(np.cumsum(mask, axis=1) > k[:, None], axis=1)
-
-
-def _expand(rows: np.ndarray, first: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(row, first + k) for k < length, per item."""
-    length = np.maximum(length, 0)
-    i = np.repeat(rows, length)
-    k = np.arange(length.sum()) - np.repeat(np.cumsum(length) - length, length)
-    return i, np.repeat(first, length) + k
-
-
-# =========================================================================== the FSM2 world
-class Fsm2World:
+class Fsm2World(Fsm2Defects):
     """FSM2 citizens on top of FSM1's world, of which it knows only `fsm1` (its CPRs and registers);
     fsm2_output.py renders the rows it adds to each file."""
 
@@ -497,166 +363,6 @@ class Fsm2World:
         on = self.on[who]
         on[hit] = True  # a benefit is paid
         self.on[who] = on
-
-    # ----------------------------------------------------------------- defects
-    def _defects(self) -> None:
-        rng = self.rng["defect"]
-        N = self.N
-        mk = pd.DataFrame({k: np.concatenate([p[k] for p in self.mk_parts]) for k in self.mk_parts[0]})
-        n = {k: max(self.scale.min_defects, round(r * N)) for k, r in FSM2_DEFECT_RATES.items()}
-        self.n_defect = n
-        used = self.mover.copy()  # movers never carry a defect (kommune per week: see README of the truth)
-        n_code = mk.groupby(["cit", "code"]).size()
-        single = n_code[n_code == 1].reset_index()[["cit", "code"]]
-        mk = mk.merge(single.assign(single=True), on=["cit", "code"], how="left")
-        mk["single"] = mk["single"].fillna(False).astype(bool)
-        has_mark = np.zeros(N, bool)
-        has_mark[mk["cit"].to_numpy()] = True
-        early = np.datetime64("2019-06-30")
-        extra: list[pd.DataFrame] = []
-        injected: dict[str, list] = {k: [] for k in DQ_RULES_FSM2}
-
-        def take_rows(mask: np.ndarray, when: np.ndarray, k: int) -> np.ndarray:
-            """k marking rows of distinct unused citizens, the first one visible early if possible."""
-            idx = np.flatnonzero(mask)
-            idx = idx[rng.permutation(len(idx))]
-            cit = mk["cit"].to_numpy()[idx]
-            keep = ~used[cit]
-            idx, cit = idx[keep], cit[keep]
-            _, first = np.unique(cit, return_index=True)
-            idx = idx[np.sort(first)]
-            e = np.flatnonzero(when[idx] <= early)
-            if len(e):
-                idx = np.concatenate([idx[e[:1]], np.delete(idx, e[0])])
-            got = idx[:k]
-            used[mk["cit"].to_numpy()[got]] = True
-            return got
-
-        def take_citizens(mask: np.ndarray, when: np.ndarray, k: int) -> np.ndarray:
-            idx = np.flatnonzero(mask & ~used)
-            idx = idx[rng.permutation(len(idx))]
-            e = np.flatnonzero(when[idx] <= early)
-            if len(e):
-                idx = np.concatenate([idx[e[:1]], np.delete(idx, e[0])])
-            got = idx[:k]
-            used[got] = True
-            return got
-
-        start = mk["start"].to_numpy()
-        tag = mk["tag"].to_numpy()
-        reg_day = mk["reg"].to_numpy().astype("datetime64[D]")
-        first_kind = np.isin(tag, ["gr2", "gr2_back", "frit"]) & mk["single"].to_numpy()
-
-        # backdated_marking (M3): claimed start 2–13 weeks before the day it was registered
-        r = take_rows(first_kind & (start >= np.datetime64("2019-03-01")), reg_day, n["backdated_marking"])
-        new_start = np.maximum(FIRST_DAY, start[r] - n_days(rng.integers(14, 91, size=len(r))))
-        mk.loc[r, "start"] = new_start
-        injected["backdated_marking"] = r.tolist()
-
-        # duplicate_marking (M6): the same code entered again, overlapping (same end)
-        r = take_rows(first_kind & (start <= H2 - 40 * DAY), start, n["duplicate_marking"])
-        d = mk.loc[r].copy()
-        d_end = d["end"].to_numpy()
-        span = np.where(
-            np.isnat(d_end), 10_000, (np.where(np.isnat(d_end), d["start"].to_numpy(), d_end) - d["start"].to_numpy()) // DAY
-        )
-        gap = np.minimum(rng.integers(1, 31, size=len(r)), np.maximum(span - 1, 0))
-        gap[: max(1, len(r) // 4)] = 0
-        d["start"] = np.where(gap == 0, d["start"].to_numpy(), to_weekday(d["start"].to_numpy() + n_days(gap)))
-        d["start"] = np.where(d["start"].to_numpy() >= d["end"].to_numpy(), mk.loc[r, "start"].to_numpy(), d["start"].to_numpy())
-        same_day = d["start"].to_numpy() == mk.loc[r, "start"].to_numpy()
-        later = mk.loc[r, "reg"].to_numpy() + rng.integers(3, 90, size=len(r)).astype("timedelta64[m]")
-        d["reg"] = np.where(same_day, later, reg_time(rng, d["start"].to_numpy()))
-        d["tag"] = "duplicate"
-        extra.append(d)
-
-        # the rest add markings for citizens without any: a month in the target group (or outside it)
-        tg = self.tg
-        mo_ok = np.arange(NM)[None, :]
-
-        def month_in(mask2d: np.ndarray, who: np.ndarray, bias: float = 1.6) -> np.ndarray:
-            """A month of each citizen's mask; the first citizen's first one (see take_citizens)."""
-            mo = _pick(rng, mask2d[who], bias)
-            mo[:1] = np.argmax(mask2d[who[:1]], axis=1)
-            return mo
-
-        def first_month(mask2d: np.ndarray) -> np.ndarray:
-            anyc = mask2d.any(axis=1)
-            return np.where(anyc, month_first(M_FIRST + np.argmax(mask2d, axis=1)), np.datetime64("2100-01-01"))
-
-        # invalid_period (M6): end before start, typed so at once or corrected wrongly later
-        ok = tg & (mo_ok <= NM - 7)
-        c = take_citizens(ok.any(axis=1) & ~has_mark, first_month(ok), n["invalid_period"])
-        st = self._weekday(rng, month_in(ok, c))
-        fr = rng.random(len(c)) < 0.3
-        vis_later = rng.random(len(c)) < 0.5
-        vis_later[:1] = False
-        en = st - n_days(rng.integers(5, 61, size=len(c)))
-        extra.append(
-            self._rows(
-                rng,
-                c,
-                np.where(fr, FRIT, STEPUP),
-                st,
-                en,
-                np.where(vis_later, to_weekday(st + n_days(rng.integers(30, 150, size=len(c)))), st),
-                st,
-                np.where(fr, SYGDOM, NO_REASON),
-                "invalid",
-            )
-        )
-
-        # future_marking: registered in a target month, starting after the end of that month
-        ok = tg & (mo_ok <= NM - 3)
-        c = take_citizens(ok.any(axis=1) & ~has_mark, first_month(ok), n["future_marking"])
-        rm = month_in(ok, c)
-        rd = self._weekday(rng, rm)
-        st = to_weekday(month_first(M_FIRST + rm + 1) + n_days(rng.integers(3, 41, size=len(c))))
-        fr = rng.random(len(c)) < 0.6
-        en = np.where(fr, to_weekday(st + n_days(rng.integers(90, 181, size=len(c)))), NAT)
-        extra.append(
-            self._rows(
-                rng, c, np.where(fr, FRIT, STEPUP), st, en, np.where(fr, rd, NAT), rd, np.where(fr, BARSEL, NO_REASON), "future"
-            )
-        )
-
-        # fsm2_gr2_outside_target_group (F2, F7): (a) not end-dated when the citizen left the target
-        # group (or weeks late), (b) set for a citizen outside it (under 30, job-ready, intro, …)
-        k_out = n["fsm2_gr2_outside_target_group"]
-        k_a = (k_out + 1) // 2 + (1 if k_out > 3 else 0)
-        end = mk["end"].to_numpy()
-        r = take_rows((tag == "gr2") & mk["single"].to_numpy() & ~np.isnat(end), end, k_a)
-        late = rng.random(len(r)) < 0.5
-        late[:1] = False
-        new_end = np.where(late, end[r] + n_days(rng.integers(35, 121, size=len(r))), NAT)
-        mk.loc[r, "end"] = new_end
-        mk.loc[r, "end_vis"] = new_end
-        injected["fsm2_gr2_outside_target_group"] = r.tolist()
-        on_m = np.zeros((N, NM), bool)
-        for mo in range(NM):
-            on_m[:, mo] = self.on[:, self.wk_lo[mo] : self.wk_hi[mo]].any(axis=1)
-        ok = ~tg & on_m & (mo_ok <= NM - 2)
-        c = take_citizens(ok.any(axis=1) & ~has_mark, first_month(ok), k_out - len(r))
-        mo = month_in(ok, c)
-        st = self._weekday(rng, mo)
-        en_m = mo + rng.integers(1, 4, size=len(c))
-        en = np.where((rng.random(len(c)) < 0.5) & (en_m < NM), self._weekday(rng, en_m), NAT)
-        extra.append(self._rows(rng, c, np.full(len(c), GR2), st, en, en, st, np.full(len(c), NO_REASON), "outside"))
-
-        # fritagelse_without_reason (F3): the reason left empty; when no early exemption is left,
-        # the first one is a new exemption for a citizen without markings, early in the period
-        k = n["fritagelse_without_reason"]
-        r = take_rows(np.isin(tag, ["frit", "frit2"]), reg_day, k)
-        if not len(r) or reg_day[r[0]] > early:
-            ok = tg & (mo_ok <= 5)
-            c = take_citizens(ok.any(axis=1) & ~has_mark, first_month(ok), 1)
-            if len(c):
-                st = self._weekday(rng, month_in(ok, c))
-                _why, en, ev = self._exemption(rng, st)
-                extra.append(self._rows(rng, c, np.full(len(c), FRIT), st, en, ev, st, np.full(len(c), NO_REASON), "no_reason"))
-                r = r[: k - len(c)]
-        mk.loc[r, "why"] = NO_REASON
-        self.mk_draft = pd.concat([mk.drop(columns="single"), *extra], ignore_index=True)
 
     def _rows(self, rng, cit, code, start, end, end_vis, reg_day, why, tag) -> pd.DataFrame:
         return pd.DataFrame(

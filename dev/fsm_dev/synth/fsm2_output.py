@@ -7,7 +7,8 @@ import pandas as pd
 
 from fsm_dev.synth import files
 from fsm_dev.synth.common import HERKOMST, MATCH_CODES, NAT, YDELSE_CODES, cpr_text, date_text, month_label, month_last
-from fsm_dev.synth.fsm2 import (
+from fsm_dev.synth.fsm2 import Fsm2World
+from fsm_dev.synth.fsm2_params import (
     AARSAGER,
     DQ_RULES_FSM2,
     FRIT,
@@ -24,7 +25,6 @@ from fsm_dev.synth.fsm2 import (
     NO_REASON,
     STEPUP,
     THRESHOLDS_PCT,
-    Fsm2World,
     _ymd_key,
     month_target,
 )

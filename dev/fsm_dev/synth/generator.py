@@ -22,7 +22,8 @@ from fsm.contract import PROGRAMMES
 from fsm_dev.synth import files, fsm1_output, fsm2_output
 from fsm_dev.synth.common import LAST_DEFAULT_MONTH, LAST_MONTH, month_index
 from fsm_dev.synth.files import FEED_COLUMNS, REJECT_KINDS, REJECT_KINDS_FSM2
-from fsm_dev.synth.fsm1 import DQ_RULES, SCALES, Fsm1World, participants
+from fsm_dev.synth.fsm1 import Fsm1World
+from fsm_dev.synth.fsm1_params import DQ_RULES, SCALES, participants
 from fsm_dev.synth.fsm2 import Fsm2World
 
 GENERATOR_VERSION = 4
