@@ -26,7 +26,7 @@ class Feed:
     id_columns: tuple[str, ...] = ()  # identifiers stored as given (bounded, one line)
     free_text_columns: tuple[str, ...] = ()  # the only fields a quoted line break may sit in
     staging_table: str = ""
-    staging_columns: tuple[str, ...] = ()  # the staging table's columns in COPY order (person_key, never the CPR)
+    staging_columns: tuple[str, ...] = ()  # the staging table's columns in COPY order (person_id: dim_person; never the CPR)
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -57,7 +57,7 @@ FEEDS: dict[str, Feed] = {
                 "extract_date",
                 "line_no",
                 "marking_id",
-                "person_key",
+                "person_id",
                 "kommune_kode",
                 "marking_code",
                 "start_date",
@@ -74,19 +74,18 @@ FEEDS: dict[str, Feed] = {
             ("cpr", "iso_week", "kommune_kode", "ydelse_kode", "matchgruppe", "introduktionsprogram", "herkomst"),
             required_for_month=True,
             staging_table="stg_ydelse",
+            # compact (V011): the birth date is the person's (dim_person), the delivery month the file's
             staging_columns=(
                 "file_id",
-                "delivery_month",
                 "line_no",
-                "person_key",
-                "iso_week",
+                "person_id",
                 "week_month",
-                "kommune_kode",
                 "ydelse_kode",
-                "matchgruppe",
-                "introduktionsprogram",
                 "herkomst",
-                "birth_date",
+                "matchgruppe",
+                "kommune_kode",
+                "iso_week_no",
+                "introduktionsprogram",
             ),
         ),
         Feed(
@@ -102,7 +101,7 @@ FEEDS: dict[str, Feed] = {
                 "delivery_month",
                 "line_no",
                 "tilbud_id",
-                "person_key",
+                "person_id",
                 "kommune_kode",
                 "tilbud_type",
                 "start_date",
@@ -116,7 +115,7 @@ FEEDS: dict[str, Feed] = {
             ("cpr", "month", "cvr", "hours", "subsidised"),
             required_for_month=True,
             staging_table="stg_timer",
-            staging_columns=("file_id", "delivery_month", "line_no", "person_key", "month", "cvr", "hours", "subsidised"),
+            staging_columns=("file_id", "delivery_month", "line_no", "person_id", "month", "cvr", "hours", "subsidised"),
         ),
         Feed(
             "uddannelse",
@@ -124,7 +123,7 @@ FEEDS: dict[str, Feed] = {
             "month",
             ("cpr", "month", "su_eligible"),
             staging_table="stg_uddannelse",
-            staging_columns=("file_id", "delivery_month", "line_no", "person_key", "month", "su_eligible"),
+            staging_columns=("file_id", "delivery_month", "line_no", "person_id", "month", "su_eligible"),
         ),
         Feed(
             "allocations",

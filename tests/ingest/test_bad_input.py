@@ -320,10 +320,11 @@ def test_chunked_and_whole_loads_agree(wh, landing, monkeypatch, tmp_path):
     def snapshot():
         with wh.connect() as conn:
             stg = conn.execute(
-                "select line_no, person_key, iso_week, kommune_kode, birth_date from stg_ydelse order by line_no"
+                "select y.line_no, p.person_key, y.iso_week_no, y.kommune_kode, p.birth_date"
+                " from stg_ydelse as y join dim_person as p using (person_id) order by y.line_no"
             ).fetchall()
             rej = conn.execute("select line_no, reason, row_masked from ingest_rejects order by line_no").fetchall()
-            conn.execute("truncate ingest_rejects, stg_ydelse, ingest_file cascade")
+            conn.execute("truncate ingest_rejects, stg_ydelse, ingest_file, dim_person cascade")
         return stg, rej
 
     monkeypatch.setenv("FSM_INGEST_CHUNK_ROWS", "7")

@@ -19,7 +19,11 @@ from fsm.ingest import ingest_feed
 
 HEADER = "marking_id;cpr;kommune_kode;marking_code;start_date;end_date;registered_at;fritagelse_aarsag"
 DATES = [date(2017, 8, 31), date(2017, 9, 30), date(2017, 10, 31), date(2017, 11, 30), date(2017, 12, 31), date(2018, 1, 31)]
-CONTENT = "marking_id, person_key, kommune_kode, marking_code, start_date, end_date, registered_date, fritagelse_aarsag"
+COLUMNS = "marking_id, person_id, kommune_kode, marking_code, start_date, end_date, registered_date, fritagelse_aarsag"
+CONTENT = (  # person_key from dim_person (V011): the rows carry person_id
+    "marking_id, (select p.person_key from dim_person as p where p.person_id = s.person_id), kommune_kode, marking_code,"
+    " start_date, end_date, registered_date, fritagelse_aarsag"
+)
 
 
 def _cpr(n: int) -> str:
@@ -77,12 +81,14 @@ def expected(rows: list[tuple]) -> list[tuple]:
 
 def staged(conn, d: date) -> list[tuple]:
     """Snapshot d as the warehouse gives it back: the newest file of that date, through the view."""
-    return conn.execute(f"select line_no, {CONTENT} from stg_markings where extract_date = %s order by line_no", (d,)).fetchall()
+    return conn.execute(
+        f"select line_no, {CONTENT} from stg_markings as s where extract_date = %s order by line_no", (d,)
+    ).fetchall()
 
 
 def versions(conn) -> list[tuple]:
     return conn.execute(
-        f"select {CONTENT}, registered_at, valid_from, valid_to from stg_marking_versions order by 1, 10"
+        f"select {CONTENT}, registered_at, valid_from, valid_to from stg_marking_versions as s order by 1, 10"
     ).fetchall()
 
 
@@ -109,8 +115,8 @@ def _canonical(conn) -> None:
         " nxt as (select period, lead(period) over (order by period) as n from d)"
         f" select count(*) from stg_marking_versions a join nxt on nxt.period = a.valid_to"
         f" join stg_marking_versions b on b.marking_id = a.marking_id and b.valid_from = nxt.n"
-        f" and ({', '.join('a.' + c for c in CONTENT.split(', '))}, a.registered_at)"
-        f" is not distinct from ({', '.join('b.' + c for c in CONTENT.split(', '))}, b.registered_at)"
+        f" and ({', '.join('a.' + c for c in COLUMNS.split(', '))}, a.registered_at)"
+        f" is not distinct from ({', '.join('b.' + c for c in COLUMNS.split(', '))}, b.registered_at)"
     ).fetchone()[0]
     assert touching_equal == 0
 

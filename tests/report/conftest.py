@@ -55,7 +55,9 @@ def reports(warehouse_url, tmp_path_factory):
         dq = conn.execute(
             "select kommune_kode, rule_id, count(*) from dq_marking_violations where as_of_month = %s group by 1, 2", (MARCH,)
         ).fetchall()
-        person_keys = [r[0] for r in conn.execute("select distinct person_key from stg_markings").fetchall()]
+        person_keys = [
+            r[0] for r in conn.execute("select distinct p.person_key from stg_markings join dim_person as p using (person_id)")
+        ]
         english = [  # the warehouse's English sentences behind the Danish reports (which must not show them)
             s for r in conn.execute("select basis, grant_source from mart_tranche_status").fetchall() for s in r
         ]
@@ -103,7 +105,9 @@ def fsm2_reports(warehouse_url, tmp_path_factory):
             "select kommune_kode, threshold_pct, met, met_month, basis from mart_fsm2_requirement where as_of_month = %s",
             (MAR19,),
         ).fetchall()
-        person_keys = [r[0] for r in conn.execute("select distinct person_key from stg_ydelse").fetchall()]
+        person_keys = [
+            r[0] for r in conn.execute("select distinct p.person_key from stg_ydelse join dim_person as p using (person_id)")
+        ]
         english = [r[0] for r in conn.execute("select basis from mart_fsm2_requirement").fetchall()]
         english += [s for r in conn.execute("select basis, grant_source from mart_fsm2_payment_status").fetchall() for s in r]
         english += [s for r in conn.execute("select basis, grant_source from mart_tranche_status").fetchall() for s in r]

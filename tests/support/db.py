@@ -13,7 +13,7 @@ import uuid
 from fsm.contract import FEEDS
 
 DATA_TABLES = (
-    "ingest_rejects", "stg_marking_versions", "stg_marking_lines", "stg_ydelse", "stg_tilbud", "stg_timer", "stg_uddannelse", "stg_allocations",
+    "ingest_rejects", "stg_marking_versions", "stg_marking_lines", "stg_ydelse", "stg_tilbud", "stg_timer", "stg_uddannelse", "stg_allocations", "dim_person",
     "mart_visitation_progress", "mart_activity_share", "mart_tranche_status", "mart_fsm2_result",
     "mart_fsm2_requirement", "mart_fsm2_payment_status", "dq_marking_violations", "run_log", "ingest_file",
 )  # fmt: skip
@@ -73,9 +73,15 @@ def dump(conn) -> dict[str, list]:
             "select file, line_no, feed, reason, row_masked from ingest_rejects order by 1, 2"
         ).fetchall(),
     }
-    for t in STAGING:
+    for feed in FEEDS.values():
+        t = feed.staging_table
+        if "person_id" in feed.staging_columns:  # a surrogate (the order citizens came): compared as its person_key
+            row = "to_jsonb(s) - 'file_id' - 'person_id' || jsonb_build_object('person_key', p.person_key)"
+            person = "join dim_person p using (person_id)"
+        else:
+            row, person = "to_jsonb(s) - 'file_id'", ""
         out[t] = conn.execute(
-            f"select f.file_name, (to_jsonb(s) - 'file_id')::text from {t} s join ingest_file f using (file_id) order by 1, 2"
+            f"select f.file_name, ({row})::text from {t} s join ingest_file f using (file_id) {person} order by 1, 2"
         ).fetchall()
     for t in MARTS:
         out[t] = conn.execute(f"select as_of_month, (to_jsonb(m))::text from {t} m order by 1, 2").fetchall()

@@ -12,7 +12,7 @@ select
     m.marking_id,
     '' as other_marking_id,
     m.kommune_kode,
-    m.person_key,
+    m.person_id,
     'start ' || m.start_date || ', registered ' || m.registered_date || ': '
         || (m.registered_date - m.start_date) || ' days backdated' as detail
 from batch as m

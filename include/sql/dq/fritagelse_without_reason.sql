@@ -12,7 +12,7 @@ select
     m.marking_id,
     '' as other_marking_id,
     m.kommune_kode,
-    m.person_key,
+    m.person_id,
     'FRITAGELSE from ' || m.start_date || ' has no fritagelse_aarsag' as detail
 from batch as m
 where m.file_id = {{ snapshot_file_id }}

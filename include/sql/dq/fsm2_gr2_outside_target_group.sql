@@ -6,8 +6,21 @@
 -- batch: stg_markings
 with
 
-batch as (  -- GX substitutes its batch here; the violations table reads the table itself
-    select * from {batch}
+batch as (  -- GX substitutes its batch here; the violations table reads the table itself.
+    -- A query with a JOIN gets GX's batch without an alias, so it names its own (src).
+    select * from {batch} as src
+),
+
+last_week as materialized (  -- F7: each citizen's last qualifying week of the month decides (F5, F9), set-based
+    select distinct on (y.person_id) y.person_id, y.kommune_kode
+    from stg_ydelse as y
+    where y.file_id = {{ ydelse_file_id }}
+        and y.week_month = {{ as_of_month }}
+        and (y.ydelse_kode::text = any({{ fsm2_benefits }})
+            or (y.ydelse_kode = 'INTEGRATIONSYDELSE' and y.week_month < {{ fsm2_integrationsydelse_until }}::date))
+        and y.matchgruppe = 'AKTIVITETSPARAT'
+        and not y.introduktionsprogram
+    order by y.person_id, y.iso_week_no desc  -- one ISO year a month: the week's order
 )
 
 select
@@ -15,7 +28,7 @@ select
     m.marking_id,
     '' as other_marking_id,
     m.kommune_kode,
-    m.person_key,
+    m.person_id,
     'FSM2_GR2 in force on ' || {{ last_day }} || ' for a citizen outside the FSM2 target group in '
         || to_char({{ as_of_month }}::date, 'YYYY-MM') as detail
 from batch as m
@@ -26,19 +39,9 @@ where m.file_id = {{ snapshot_file_id }}
     and (m.end_date is null or m.end_date > {{ last_day }})
     and not exists (  -- F7: in the target group this month, judged as int_fsm2_target does
         select 1
-        from (  -- the last qualifying week of the month decides the municipality (F5, F9)
-            select y.kommune_kode, y.birth_date
-            from stg_ydelse as y
-            where y.file_id = {{ ydelse_file_id }}
-                and y.person_key = m.person_key
-                and y.week_month = {{ as_of_month }}
-                and (y.ydelse_kode = any({{ fsm2_benefits }})
-                    or (y.ydelse_kode = 'INTEGRATIONSYDELSE' and y.week_month < {{ fsm2_integrationsydelse_until }}::date))
-                and y.matchgruppe = 'AKTIVITETSPARAT'
-                and not y.introduktionsprogram
-            order by y.iso_week desc
-            limit 1
-        ) as last_week
-        where last_week.birth_date + make_interval(years => {{ fsm2_min_age }}) <= {{ last_day }}
-            and last_week.kommune_kode = any({{ fsm2_participants }})
+        from last_week as w
+        inner join dim_person as p on p.person_id = w.person_id
+        where w.person_id = m.person_id
+            and p.birth_date + make_interval(years => {{ fsm2_min_age }}) <= {{ last_day }}
+            and w.kommune_kode = any({{ fsm2_participants }})
     )

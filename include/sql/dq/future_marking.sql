@@ -11,7 +11,7 @@ select
     m.marking_id,
     '' as other_marking_id,
     m.kommune_kode,
-    m.person_key,
+    m.person_id,
     m.marking_code || ' starts ' || m.start_date || ', after the extract of ' || m.extract_date as detail
 from batch as m
 where m.file_id = {{ snapshot_file_id }}

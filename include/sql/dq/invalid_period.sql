@@ -11,7 +11,7 @@ select
     m.marking_id,
     '' as other_marking_id,
     m.kommune_kode,
-    m.person_key,
+    m.person_id,
     m.marking_code || ' ends ' || m.end_date || ' before it starts ' || m.start_date as detail
 from batch as m
 where m.file_id = {{ snapshot_file_id }}

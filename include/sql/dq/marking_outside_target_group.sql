@@ -12,7 +12,7 @@ select
     m.marking_id,
     '' as other_marking_id,
     m.kommune_kode,
-    m.person_key,
+    m.person_id,
     m.marking_code || ' from ' || m.start_date || ' for a citizen with no FSM_BRUTTO in force on '
         || {{ project_start }} as detail
 from batch as m
@@ -21,7 +21,7 @@ where m.file_id = {{ snapshot_file_id }}
     and not exists (
         select 1 from stg_marking_versions as b  -- the same snapshot, as versions (issue 17)
         where {{ extract_date }} between b.valid_from and b.valid_to
-            and b.person_key = m.person_key
+            and b.person_id = m.person_id
             and b.marking_code = 'FSM_BRUTTO'
             and b.start_date <= {{ project_start }}
             and (b.end_date is null or b.end_date > {{ project_start }})

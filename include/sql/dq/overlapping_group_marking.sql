@@ -15,13 +15,13 @@ select
     a.marking_id,
     b.marking_id as other_marking_id,
     a.kommune_kode,
-    a.person_key,
+    a.person_id,
     a.marking_code || ' from ' || a.start_date || ' overlaps ' || b.marking_code || ' '
         || b.start_date || '–' || coalesce(b.end_date::text, 'open') as detail
 from batch as a
 inner join stg_marking_versions as b  -- the same snapshot, as versions (issue 17)
     on {{ extract_date }} between b.valid_from and b.valid_to
-    and b.person_key = a.person_key
+    and b.person_id = a.person_id
     and b.marking_code <> a.marking_code
     and b.marking_code in ('FSM_GR1', 'FSM_GR2', 'FSM_GR3')
     and (b.start_date, b.registered_at, b.marking_id) < (a.start_date, a.registered_at, a.marking_id)

@@ -11,24 +11,24 @@ target as (
 ),
 
 first_visit as (
-    select as_of_month, person_key, min(eff_start) as visited_from
+    select as_of_month, person_id, min(eff_start) as visited_from
     from int_group_periods
-    group by as_of_month, person_key
+    group by as_of_month, person_id
 ),
 
 group_at_end as (
-    select distinct on (g.as_of_month, g.person_key)
-        g.as_of_month, g.person_key, g.marking_code
+    select distinct on (g.as_of_month, g.person_id)
+        g.as_of_month, g.person_id, g.marking_code
     from int_group_periods as g
     inner join int_asof_months as a on a.as_of_month = g.as_of_month
     where g.eff_start <= a.last_day
         and (g.eff_end is null or g.eff_end > a.last_day)
         and (g.eff_end is null or g.eff_end > g.eff_start)
-    order by g.as_of_month, g.person_key, g.eff_start desc
+    order by g.as_of_month, g.person_id, g.eff_start desc
 ),
 
 in_force_at_end as (  -- UDSKUDT (M4) and PJF (M5) in force on the month's last day
-    select m.as_of_month, m.person_key,
+    select m.as_of_month, m.person_id,
         bool_or(m.marking_code = 'FSM_UDSKUDT') as deferred_marking,
         bool_or(m.marking_code = 'FSM_PJF')     as pjf
     from int_markings_asof as m
@@ -36,13 +36,13 @@ in_force_at_end as (  -- UDSKUDT (M4) and PJF (M5) in force on the month's last 
         and not m.invalid_period
         and m.eff_start <= m.last_day
         and (m.end_date is null or m.end_date > m.last_day)
-    group by m.as_of_month, m.person_key
+    group by m.as_of_month, m.person_id
 ),
 
 joined as (
     select
         t.as_of_month,
-        t.person_key,
+        t.person_id,
         t.kommune_kode,
         v.visited_from is not null and v.visited_from <= t.last_day as visited,
         t.brutto_end is not null and t.brutto_end <= t.last_day    as brutto_ended,
@@ -51,15 +51,15 @@ joined as (
         coalesce(f.deferred_marking, false) as deferred_marking,
         coalesce(f.pjf, false) as pjf
     from target as t
-    left join first_visit as v using (as_of_month, person_key)
-    left join group_at_end as g using (as_of_month, person_key)
-    left join in_force_at_end as f using (as_of_month, person_key)
+    left join first_visit as v using (as_of_month, person_id)
+    left join group_at_end as g using (as_of_month, person_id)
+    left join in_force_at_end as f using (as_of_month, person_id)
 ),
 
 final as (
     select
         as_of_month,
-        person_key,
+        person_id,
         kommune_kode,
         -- T3
         brutto_ended and not coalesce(visited_before_end, false) as left_unvisited,

@@ -14,7 +14,7 @@ markings as (
     select
         p.as_of_month,
         p.activity_month,
-        k.person_key,
+        k.person_id,
         bool_or(k.marking_code = 'FSM2_GR2')   as group2,
         bool_or(k.marking_code = 'FRITAGELSE') as exempt
     from pairs as p
@@ -24,7 +24,7 @@ markings as (
     where coalesce(k.end_date >= k.start_date, true)                          -- D1: invalid ignored
         and greatest(k.start_date, k.registered_date) <= p.activity_last_day     -- D1: from registration
         and (k.end_date is null or k.end_date > p.activity_last_day)           -- M6 half-open
-    group by p.as_of_month, p.activity_month, k.person_key
+    group by p.as_of_month, p.activity_month, k.person_id
 ),
 
 files as (
@@ -32,26 +32,26 @@ files as (
 ),
 
 hours_known as (
-    select h.person_key, h.month as activity_month, min(f.period) as known_from
+    select h.person_id, h.month as activity_month, min(f.period) as known_from
     from stg_timer as h
     inner join files as f on f.feed = 'timer' and f.file_id = h.file_id
     where not h.subsidised and h.hours > 0  -- F6: løntilskud and fleksjob hours do not count
-    group by h.person_key, h.month
+    group by h.person_id, h.month
 ),
 
 education_known as (
-    select u.person_key, u.month as activity_month, min(f.period) as known_from
+    select u.person_id, u.month as activity_month, min(f.period) as known_from
     from stg_uddannelse as u
     inner join files as f on f.feed = 'uddannelse' and f.file_id = u.file_id
     where u.su_eligible
-    group by u.person_key, u.month
+    group by u.person_id, u.month
 ),
 
 final as (
     select
         p.as_of_month,
         p.activity_month,
-        t.person_key,
+        t.person_id,
         t.kommune_kode,
         t.herkomst,
         coalesce(m.group2, false) as group2,
@@ -60,9 +60,9 @@ final as (
     from pairs as p
     inner join int_fsm2_target as t on t.activity_month = p.activity_month
     left join markings as m
-        on m.as_of_month = p.as_of_month and m.activity_month = p.activity_month and m.person_key = t.person_key
-    left join hours_known as h on h.person_key = t.person_key and h.activity_month = p.activity_month
-    left join education_known as e on e.person_key = t.person_key and e.activity_month = p.activity_month
+        on m.as_of_month = p.as_of_month and m.activity_month = p.activity_month and m.person_id = t.person_id
+    left join hours_known as h on h.person_id = t.person_id and h.activity_month = p.activity_month
+    left join education_known as e on e.person_id = t.person_id and e.activity_month = p.activity_month
 )
 
 select * from final

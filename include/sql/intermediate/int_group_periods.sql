@@ -8,7 +8,7 @@ with
 groups as (
     select
         m.as_of_month,
-        m.person_key,
+        m.person_id,
         m.marking_id,
         m.marking_code,
         m.eff_start,
@@ -19,13 +19,13 @@ groups as (
     from int_markings_asof as m
     where m.marking_code in ('FSM_GR1', 'FSM_GR2', 'FSM_GR3')
         and not m.invalid_period
-    window w as (partition by m.as_of_month, m.person_key order by m.eff_start, m.registered_at, m.marking_id)
+    window w as (partition by m.as_of_month, m.person_id order by m.eff_start, m.registered_at, m.marking_id)
 ),
 
 final as (
     select
         as_of_month,
-        person_key,
+        person_id,
         marking_id,
         marking_code,
         seq,

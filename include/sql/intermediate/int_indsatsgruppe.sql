@@ -5,7 +5,7 @@
 with
 
 first_group as (
-    select as_of_month, person_key, marking_code, eff_start
+    select as_of_month, person_id, marking_code, eff_start
     from int_group_periods
     where seq = 1
 ),
@@ -13,11 +13,11 @@ first_group as (
 final as (
     select
         s.as_of_month,
-        s.person_key,
+        s.person_id,
         s.kommune_kode,
         date_trunc('month', f.eff_start)::date as member_from
     from int_citizen_status as s
-    inner join first_group as f using (as_of_month, person_key)
+    inner join first_group as f using (as_of_month, person_id)
     where f.marking_code = 'FSM_GR1'
         and not s.left_target
 )

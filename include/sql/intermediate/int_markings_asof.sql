@@ -19,7 +19,7 @@ final as (
         a.as_of_month,
         a.last_day,
         k.marking_id,
-        k.person_key,
+        k.person_id,
         k.kommune_kode,
         k.marking_code,
         k.start_date,

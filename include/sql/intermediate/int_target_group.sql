@@ -6,11 +6,11 @@ with
 brutto as (
     select
         m.as_of_month,
-        m.person_key,
+        m.person_id,
         m.kommune_kode,
         m.end_date,
         row_number() over (
-            partition by m.as_of_month, m.person_key
+            partition by m.as_of_month, m.person_id
             order by m.end_date desc nulls first, m.start_date, m.registered_at, m.marking_id
         ) as rn
     from int_markings_asof as m
@@ -21,7 +21,7 @@ brutto as (
 ),
 
 final as (
-    select as_of_month, person_key, kommune_kode, end_date as brutto_end
+    select as_of_month, person_id, kommune_kode, end_date as brutto_end
     from brutto
     where rn = 1
 )

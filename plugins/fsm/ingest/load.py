@@ -27,6 +27,7 @@ import psycopg
 from fsm.contract import FEEDS
 from fsm.ingest import versions
 from fsm.ingest.landing import LandingFile, LandingZone
+from fsm.ingest.persons import PersonIds
 from fsm.ingest.readers import file_problem, iter_chunks, raw_rows
 from fsm.ingest.staging import StagingCopy, staging_frame
 from fsm.ingest.validate import CprMemo, validate
@@ -54,7 +55,7 @@ _REFUSED = (psycopg.DataError, psycopg.IntegrityError, psycopg.errors.ProgramLim
 
 def _prepare_file(zone: LandingZone, f: LandingFile, memo: CprMemo) -> Iterator[tuple]:
     """A file read, validated and shaped for staging, chunk by chunk: ("chunk", rows_read, staging
-    frame with file_id 0, rejects) …, then ("end", sha256 of the bytes read (CSV)). Raises
+    frame with file_id 0, rejects, the chunk's citizens) …, then ("end", sha256 of the bytes read (CSV)). Raises
     LandingError for a file unusable as a whole."""
     digest = hashlib.sha256()
     seen_ids: dict[str, int] = {}
@@ -66,7 +67,7 @@ def _prepare_file(zone: LandingZone, f: LandingFile, memo: CprMemo) -> Iterator[
             )
             if chunk.rows_read != len(ok) + len(rejects):  # never silently lose a row
                 raise file_problem(f, f"reconciliation failed: read {chunk.rows_read} != {len(ok)} + {len(rejects)}")
-            yield ("chunk", chunk.rows_read, staging_frame(f.feed, ok, f, 0, memo), rejects)
+            yield ("chunk", chunk.rows_read, *staging_frame(f.feed, ok, f, 0, memo), rejects)
     yield ("end", digest.hexdigest())
 
 
@@ -140,13 +141,17 @@ def load_file(
     memo: CprMemo | None = None,
     sha: str | None = None,
     prefetch: _Prefetch | None = None,
+    person_ids: PersonIds | None = None,
 ) -> FileResult:
     """Load one file in one transaction: all its rows and rejects, or nothing. Streams in chunks.
 
     `analyze=False` leaves the staging table's statistics to the caller (ingest_feed refreshes
     them once per feed, not once per file); `memo` carries per-CPR work from file to file; `sha`
-    is the file's hash taken before anything of it was read, and `prefetch` the thread that
-    prepares it (ingest_feed)."""
+    is the file's hash taken before anything of it was read, `prefetch` the thread that prepares
+    it and `person_ids` the feed's dim_person ids (ingest_feed)."""
+    if person_ids is None:
+        with PersonIds() as own:
+            return load_file(zone, f, run_month, analyze, memo, sha, prefetch, own)
     sha = sha or zone.sha256(f)
     with connect() as conn:
         # One loader per feed at a time; re-check inside the lock so concurrent runs load once.
@@ -197,8 +202,10 @@ def load_file(
                     if item[0] == "end":
                         read_sha = item[1]
                         break
-                    _, rows_read, staged, rejects = item
+                    _, rows_read, staged, persons, rejects = item
                     staged["file_id"] = file_id
+                    if persons is not None:  # positions among the chunk's citizens → dim_person ids
+                        staged["person_id"] = person_ids.ids(persons)
                     out.add(staged, rejects)
                     read, loaded, rejected = read + rows_read, loaded + len(staged), rejected + len(rejects)
         except _REFUSED as exc:
@@ -252,11 +259,13 @@ def ingest_feed(feed: str, month: date, root: str | None = None) -> dict[str, ob
         loaded = set(conn.execute("select file_name, sha256 from ingest_file where feed = %s", (feed,)).fetchall())
     todo = [f for f in files if (f.name, hashes[f.uri]) not in loaded]
     prefetch = _Prefetch(zone, todo, CprMemo()) if todo else None
+    person_ids = PersonIds()
     try:
         for f in files:
             ahead = prefetch if f in todo else None
-            results.append(load_file(zone, f, month, analyze=False, sha=hashes[f.uri], prefetch=ahead))
+            results.append(load_file(zone, f, month, analyze=False, sha=hashes[f.uri], prefetch=ahead, person_ids=person_ids))
     finally:
+        person_ids.close()
         if prefetch is not None:
             prefetch.close()
         if any(r.status == "loaded" for r in results):
@@ -267,6 +276,7 @@ def ingest_feed(feed: str, month: date, root: str | None = None) -> dict[str, ob
                 # ingest_file too: stg_markings (a view) and the input suites' batches join it per file, and
                 # a planner that guesses 2 markings files where there are 29 chooses nested loops that run for minutes
                 conn.execute("analyze ingest_file")
+                conn.execute("analyze dim_person")  # joined for person_key and birth dates (F7)
     summary = {
         "feed": feed,
         "files_loaded": sum(r.status == "loaded" for r in results),

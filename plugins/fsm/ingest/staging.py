@@ -10,17 +10,26 @@ import pandas as pd
 from fsm import cpr as cprmod
 from fsm.contract import FEEDS
 from fsm.ingest.landing import LandingFile
+from fsm.ingest.persons import ChunkPersons, chunk_persons
 from fsm.ingest.readers import chunk_rows
 from fsm.ingest.validate import MAX_REASON_CHARS, CprMemo
 
 
-def staging_frame(feed: str, ok: pd.DataFrame, f: LandingFile, file_id: int, memo: CprMemo | None = None) -> pd.DataFrame:
+def staging_frame(
+    feed: str, ok: pd.DataFrame, f: LandingFile, file_id: int, memo: CprMemo | None = None
+) -> tuple[pd.DataFrame, ChunkPersons | None]:
+    """The rows in the staging table's columns, and the chunk's citizens (None for a feed without CPR).
+
+    person_id holds each row's position among the chunk's citizens until the loader maps it to
+    dim_person's ids (fsm.ingest.persons)."""
     memo = memo or CprMemo()
     out = pd.DataFrame(index=ok.index)
     out["file_id"] = file_id
     out["line_no"] = ok["line_no"]
+    persons = None
     if "_cpr10" in ok:
-        out["person_key"] = memo.person_key(ok["_cpr10"])
+        persons = chunk_persons(ok["_cpr10"], memo)
+        out["person_id"] = persons.positions
     if "kommune_kode" in ok:
         out["kommune_kode"] = ok["kommune_kode"].astype(int)
     if feed == "markings":
@@ -33,15 +42,14 @@ def staging_frame(feed: str, ok: pd.DataFrame, f: LandingFile, file_id: int, mem
         out["registered_date"] = ok["reg_date"]
         text = ok["fritagelse_aarsag"]
         out["fritagelse_aarsag"] = text.map({t: cprmod.mask(t) or None for t in pd.unique(text)})  # free text: no CPR kept
-    elif feed == "ydelse":
-        out["delivery_month"] = f.period
-        out["iso_week"] = ok["iso_week"]
+    elif feed == "ydelse":  # compact (V011): the birth date (F1) goes to dim_person, the delivery month is the file's
+        week = ok["iso_week"]  # 'YYYY-Www', checked by validate: its ISO year is week_month's year
+        out["iso_week_no"] = week.map({w: int(w[6:]) for w in pd.unique(week)}).astype(np.int16)
         out["week_month"] = ok["week_month"]
         out["ydelse_kode"] = ok["ydelse_kode"]
         out["matchgruppe"] = ok["matchgruppe"].replace("", None)
         out["introduktionsprogram"] = ok["introduktionsprogram"].eq("1")
         out["herkomst"] = ok["herkomst"]
-        out["birth_date"] = memo.birth_date(ok["_cpr10"])  # F1: age from the CPR
     elif feed == "tilbud":
         out["delivery_month"] = f.period
         out["tilbud_id"] = ok["tilbud_id"]
@@ -62,7 +70,7 @@ def staging_frame(feed: str, ok: pd.DataFrame, f: LandingFile, file_id: int, mem
         out["programme"] = ok["programme"]
         out["grant_dkk"] = ok["grant"]
     cols = FEEDS[feed].staging_columns
-    return out[list(cols)]
+    return out[list(cols)], persons
 
 
 def _python_values(s: pd.Series) -> list[object]:
@@ -77,7 +85,7 @@ def _python_values(s: pd.Series) -> list[object]:
 
 
 # How each staging column is typed in COPY's text format (anything else is text, escaped).
-_INT_COLUMNS = {"file_id", "line_no", "kommune_kode"}
+_INT_COLUMNS = {"file_id", "line_no", "person_id", "kommune_kode", "iso_week_no"}
 _DATE_COLUMNS = {
     "extract_date",
     "delivery_month",
@@ -85,7 +93,6 @@ _DATE_COLUMNS = {
     "start_date",
     "end_date",
     "registered_date",
-    "birth_date",
     "month",
 }
 _BOOL_COLUMNS = {"introduktionsprogram", "subsidised", "su_eligible"}

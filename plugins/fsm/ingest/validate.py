@@ -69,11 +69,23 @@ class CprMemo:
     def cpr10(self, values: pd.Series) -> pd.Series:
         return self._lookup(values, self._cpr10, cprmod.normalise)  # python-stdnum's rules, once per citizen
 
-    def person_key(self, cpr10: pd.Series) -> pd.Series:
-        return self._lookup(cpr10, self._person, lambda c: cprmod.person_key(c, self.key))
+    def keys(self, distinct: list[str]) -> list[str]:
+        """person_key (the HMAC) of each distinct CPR, computed once per feed."""
+        return self._each(distinct, self._person, lambda c: cprmod.person_key(c, self.key))
 
-    def birth_date(self, cpr10: pd.Series) -> pd.Series:
-        return self._lookup(cpr10, self._born, cprmod.birth_date)
+    def birth_dates(self, distinct: list[str]) -> list[date]:
+        return self._each(distinct, self._born, cprmod.birth_date)
+
+    def _each(self, values: list[str], memo: dict, fn: Callable) -> list:
+        if len(memo) > self.limit:
+            memo.clear()
+        out = []
+        for v in values:
+            got = memo.get(v)
+            if got is None:
+                got = memo[v] = fn(v)
+            out.append(got)
+        return out
 
 
 class Checker:

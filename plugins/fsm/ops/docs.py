@@ -92,7 +92,8 @@ failed migration is rolled back, so fix the cause and clear the task.
 """,
     "ingest": """
 Loads every not-yet-loaded file of this feed that month M may see (P5) into bitemporal staging,
-one transaction per file. CPR numbers are checked and replaced by `person_key` here. Bad rows go
+one transaction per file. CPR numbers are checked and replaced by `person_key` here (stored once in
+`dim_person`; the staged rows carry its `person_id`). Bad rows go
 to `ingest_rejects` with line number and reason; the log prints `read = loaded + rejected` per
 file. **On failure** the message names the file and the problem (encoding, missing column, empty
 snapshot, size limit): fix or replace that file in the landing zone and clear the task. Nothing

@@ -83,8 +83,9 @@ def check_markings(month: date) -> dict[str, object]:
             cur = conn.execute(
                 "insert into dq_marking_violations"
                 " (as_of_month, programme, rule_id, marking_id, other_marking_id, kommune_kode, person_key, severity, detail)"
-                f" select %s, v.programme, %s, v.marking_id, v.other_marking_id, v.kommune_kode, v.person_key, %s, v.detail"
-                f" from ({sql}) as v on conflict do nothing",
+                f" select %s, v.programme, %s, v.marking_id, v.other_marking_id, v.kommune_kode, p.person_key, %s, v.detail"
+                f" from ({sql}) as v inner join dim_person as p on p.person_id = v.person_id"  # the rules join on person_id
+                " on conflict do nothing",
                 (month, q.rule_id, severity.get(q.rule_id, "warning")),
             )
             counts[q.rule_id] = cur.rowcount
