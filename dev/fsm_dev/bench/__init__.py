@@ -46,7 +46,7 @@ The run ends with one line, and writes the same figures to `<out>/<scale>.json`:
 
 ratio = (month_run_s − overhead_s) / floor_s; backfill_ratio = backfill_s / month_run_s;
 bytes_per_benefit_row = (pg_table_size + pg_indexes_size of stg_ydelse) / its rows after the cold
-month run (the JSON's `staged` splits table and indexes, for stg_markings too). The JSON's `goals`
+month run (the JSON's `staged` splits table and indexes, for the markings' versions and lines and dim_person too). The JSON's `goals`
 holds issue 17's goals table (figure, goal, met); `python -m fsm_dev.bench goals FILE` prints it.
 
 The synthetic country is the whole landing zone of --programmes: with FSM2 (the default) the

@@ -164,8 +164,9 @@ def _warehouse_facts(month: date) -> dict:
         ).fetchall()
         db_bytes = conn.execute("select pg_database_size(current_database())").fetchone()[0]
         staged = {}
-        # bytes per staged row: heap (with TOAST) and indexes apart; dim_person (V011) holds each citizen's key once
-        for table in ("stg_ydelse", "stg_markings", "dim_person"):
+        # bytes per staged row: heap (with TOAST) and indexes apart; dim_person (V011) holds each citizen's key once;
+        # the markings are stored as versions and per-snapshot lines (V009; stg_markings is a view over them)
+        for table in ("stg_ydelse", "stg_marking_versions", "stg_marking_lines", "dim_person"):
             if conn.execute("select to_regclass(%s)", (table,)).fetchone()[0] is None:
                 continue
             n, heap, idx = conn.execute(
