@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import sys
 import time
@@ -170,17 +169,15 @@ def check(url: str, scale: str = "national") -> int:
     never the process's cached default)."""
     import psycopg
 
+    from fsm.warehouse import describe_url
+
     with psycopg.connect(url) as conn:
         m = measure(conn)
     rows, ok = compare(m, scale_factor(scale))
-    print(f"warehouse: {_without_password(url)}")
+    print(f"warehouse: {describe_url(url)}")
     print(table(rows))
     print("calibration holds" if ok else "calibration is OFF (see the rows marked OFF)")
     return 0 if ok else 1
-
-
-def _without_password(url: str) -> str:
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
 def _environment(scale: str) -> dict[str, str]:
@@ -227,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     env = _environment(args.scale)
     log = Path(env["FSM_REPORTS_DIR"]).parent / "airflow.log"
     cmd = [sys.executable, "-m", "fsm_dev.run", "2017-08", LAST_MONTH, "--backfill", "--log", str(log)]
-    print(f"{' '.join(cmd[1:])} on {_without_password(env['FSM_WAREHOUSE_URL'])}", flush=True)
+    from fsm.warehouse import describe_url
+
+    print(f"{' '.join(cmd[1:])} on {describe_url(env['FSM_WAREHOUSE_URL'])}", flush=True)
     subprocess.run(cmd, env=env, check=True)
     code = check(env["FSM_WAREHOUSE_URL"], args.scale)
     print(f"make calibration: {time.perf_counter() - t0:.0f}s")

@@ -63,9 +63,9 @@ def _embedded_url() -> str:
     return server.get_uri()
 
 
-def describe_url() -> str:
-    """The URL without a password, for logs and reports."""
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url())
+def describe_url(raw: str | None = None) -> str:
+    """The URL (the warehouse's, or `raw`) without a password, for logs and reports."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url() if raw is None else raw)
 
 
 @contextmanager

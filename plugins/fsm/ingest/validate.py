@@ -57,13 +57,10 @@ class CprMemo:
         self._born: dict[str, date] = {}
 
     def _lookup(self, values: pd.Series, memo: dict, fn: Callable) -> pd.Series:
-        if len(memo) > self.limit:
-            memo.clear()
+        """`_each` over the distinct values of a column, spread back to every row."""
         codes, uniq = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
-        for v in uniq:
-            if v not in memo:
-                memo[v] = fn(v)
-        out = np.array([memo[v] for v in uniq] or [None], dtype=object)[codes if len(uniq) else np.zeros(0, dtype=np.intp)]
+        found = self._each(list(uniq), memo, fn)
+        out = np.array(found or [None], dtype=object)[codes if len(uniq) else np.zeros(0, dtype=np.intp)]
         return pd.Series(out, index=values.index, dtype=object)
 
     def cpr10(self, values: pd.Series) -> pd.Series:
@@ -77,15 +74,13 @@ class CprMemo:
         return self._each(distinct, self._born, cprmod.birth_date)
 
     def _each(self, values: list[str], memo: dict, fn: Callable) -> list:
+        """`fn` of each value, computed once per value for the feed's load (an invalid CPR's None is kept too)."""
         if len(memo) > self.limit:
             memo.clear()
-        out = []
         for v in values:
-            got = memo.get(v)
-            if got is None:
-                got = memo[v] = fn(v)
-            out.append(got)
-        return out
+            if v not in memo:
+                memo[v] = fn(v)
+        return [memo[v] for v in values]
 
 
 class Checker:
