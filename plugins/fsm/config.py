@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     report_small_count: int = Field(5, ge=0)  # counts below it (but > 0) mark a report INTERNAL
     report_workers: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1), ge=1)  # a backfill's report processes
     code_version: str | None = None  # recorded in run_log; the image bakes it in, else `git describe`
+    reuse_history: bool = True  # a monthly run reuses earlier as-of months whose inputs are unchanged (fsm.transform.history)
 
     _programmes = field_validator("programmes", mode="before")(_comma_list)
 

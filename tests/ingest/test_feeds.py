@@ -222,7 +222,7 @@ def test_arrow_copy_text_stores_exactly_what_write_row_stores(wh):
     NULL stays NULL, '' stays '', a literal backslash-N stays text, tabs, line breaks and backslashes survive."""
     import datetime as dt
 
-    from fsm.ingest.staging import _copy_text, _python_values
+    from fsm.ingest.staging import _copy_text, arrow_table
 
     tricky = ["\\N", "", "a\tb", "line\nbreak\r\n", "back\\slash", "\\", "æøå ✓", "end\\"]
     n = len(tricky)
@@ -252,7 +252,8 @@ def test_arrow_copy_text_stores_exactly_what_write_row_stores(wh):
         with conn.cursor().copy(f"copy fast ({cols}) from stdin") as cp:
             cp.write(payload)
         with conn.cursor().copy(f"copy slow ({cols}) from stdin") as cp:
-            for row in zip(*[_python_values(frame[c]) for c in frame.columns], strict=True):
+            rows = arrow_table(frame)  # the row-by-row fallback's values (a connection that is not UTF-8)
+            for row in zip(*[rows.column(c).to_pylist() for c in rows.column_names], strict=True):
                 cp.write_row(row)
         fast = conn.execute(f"select {cols} from fast order by line_no").fetchall()
         slow = conn.execute(f"select {cols} from slow order by line_no").fetchall()
@@ -271,6 +272,15 @@ def test_parquet_text_vectorised_equals_value_by_value():
 
     values = ["x", " x ", "\tx\n", "\u00a0x\u2003", "\x1cx\x1f", "x\x85", "", None, "  ", "a b", "\u3000", "ø ", "\\N"]
     for arr in (pa.array(values, pa.string()), pa.array(values, pa.large_string()), pa.array(values).dictionary_encode()):
-        assert _arrow_text(arr).tolist() == [_parquet_text(v) for v in values]
-    assert _arrow_text(pa.array([None, None], pa.null())).tolist() == ["", ""]
-    assert _arrow_text(pa.array([1, None, 30], pa.int64())).tolist() == ["1", "", "30"]
+        assert _arrow_text(arr).to_pylist() == [_parquet_text(v) for v in values]
+    assert _arrow_text(pa.array([None, None], pa.null())).to_pylist() == ["", ""]
+    # integers, booleans and dates are Arrow's casts now: the same text as value by value
+    import datetime as dt
+
+    for arr in (
+        pa.array([1, None, -30, 2**40], pa.int64()),
+        pa.array([7, None], pa.int16()),
+        pa.array([True, None, False]),
+        pa.array([dt.date(2019, 1, 5), None, dt.date(1, 1, 1)], pa.date32()),
+    ):
+        assert _arrow_text(arr).to_pylist() == [_parquet_text(v) for v in arr.to_pylist()]

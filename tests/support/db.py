@@ -15,7 +15,7 @@ from fsm.contract import FEEDS
 DATA_TABLES = (
     "ingest_rejects", "stg_marking_versions", "stg_marking_lines", "stg_ydelse", "stg_tilbud", "stg_timer", "stg_uddannelse", "stg_allocations", "dim_person",
     "mart_visitation_progress", "mart_activity_share", "mart_tranche_status", "mart_fsm2_result",
-    "mart_fsm2_requirement", "mart_fsm2_payment_status", "dq_marking_violations", "run_log", "ingest_file",
+    "mart_fsm2_requirement", "mart_fsm2_payment_status", "dq_marking_violations", "run_log", "ingest_file", "mart_inputs",
 )  # fmt: skip
 
 

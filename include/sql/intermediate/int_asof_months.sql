@@ -1,5 +1,7 @@
 -- int_asof_months — P5: the as-of months of this run and the markings snapshot each one sees
 -- (the newest extracted on or before the month's last day; a redelivery of the same day wins).
+-- Only the months the run computes: a monthly run reuses earlier months whose inputs are unchanged
+-- (fsm.transform.history); a backfill or what-if computes every month.
 with
 
 months as (
@@ -32,6 +34,7 @@ final as (
         order by sn.extract_date desc, sn.file_id desc
         limit 1
     ) as s on true
+    where m.as_of_month = any({{ compute_months }}::date[])
 )
 
 select * from final

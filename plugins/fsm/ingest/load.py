@@ -23,14 +23,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import psycopg
+import pyarrow as pa
 
 from fsm.contract import FEEDS
 from fsm.ingest import versions
+from fsm.ingest.fast import FeedMemo, prepare
 from fsm.ingest.landing import LandingFile, LandingZone
 from fsm.ingest.persons import PersonIds
-from fsm.ingest.readers import file_problem, iter_chunks, raw_rows
-from fsm.ingest.staging import StagingCopy, staging_frame
-from fsm.ingest.validate import CprMemo, validate
+from fsm.ingest.readers import file_problem, iter_chunks
+from fsm.ingest.staging import StagingCopy
+from fsm.ingest.validate import CprMemo
 from fsm.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -53,21 +55,19 @@ class FileResult:
 _REFUSED = (psycopg.DataError, psycopg.IntegrityError, psycopg.errors.ProgramLimitExceeded)
 
 
-def _prepare_file(zone: LandingZone, f: LandingFile, memo: CprMemo) -> Iterator[tuple]:
+def _prepare_file(zone: LandingZone, f: LandingFile, memo: FeedMemo) -> Iterator[tuple]:
     """A file read, validated and shaped for staging, chunk by chunk: ("chunk", rows_read, staging
-    frame with file_id 0, rejects, the chunk's citizens) …, then ("end", sha256 of the bytes read (CSV)). Raises
+    rows with file_id 0, rejects) …, then ("end", sha256 of the bytes read (CSV)). Raises
     LandingError for a file unusable as a whole."""
     digest = hashlib.sha256()
     seen_ids: dict[str, int] = {}
     with zone.open(f) as stream:
         for chunk in iter_chunks(f, stream, zone.size(f), digest):
-            ok, bad = validate(f.feed, chunk.frame, seen_ids, memo)
-            rejects = chunk.rejects + list(
-                zip(bad["line_no"].tolist(), bad["reason"].tolist(), raw_rows(bad, f.feed), strict=True)
-            )
-            if chunk.rows_read != len(ok) + len(rejects):  # never silently lose a row
-                raise file_problem(f, f"reconciliation failed: read {chunk.rows_read} != {len(ok)} + {len(rejects)}")
-            yield ("chunk", chunk.rows_read, *staging_frame(f.feed, ok, f, 0, memo), rejects)
+            ready = prepare(f.feed, chunk, f, seen_ids, memo)
+            staged, rejects = ready.staged.num_rows, len(ready.rejects)
+            if chunk.rows_read != staged + rejects:  # never silently lose a row
+                raise file_problem(f, f"reconciliation failed: read {chunk.rows_read} != {staged} + {rejects}")
+            yield ("chunk", chunk.rows_read, ready.staged, ready.rejects)
     yield ("end", digest.hexdigest())
 
 
@@ -79,7 +79,7 @@ class _Prefetch:
 
     DEPTH = 4
 
-    def __init__(self, zone: LandingZone, files: list[LandingFile], memo: CprMemo):
+    def __init__(self, zone: LandingZone, files: list[LandingFile], memo: FeedMemo):
         import queue
         import threading
 
@@ -89,7 +89,7 @@ class _Prefetch:
         self._thread = threading.Thread(target=self._run, args=(zone, files, memo), name="ingest-prefetch", daemon=True)
         self._thread.start()
 
-    def _run(self, zone: LandingZone, files: list[LandingFile], memo: CprMemo) -> None:
+    def _run(self, zone: LandingZone, files: list[LandingFile], memo: FeedMemo) -> None:
         for f in files:
             try:
                 for item in _prepare_file(zone, f, memo):
@@ -148,7 +148,7 @@ def load_file(
     `analyze=False` leaves the staging table's statistics to the caller (ingest_feed refreshes
     them once per feed, not once per file); `memo` carries per-CPR work from file to file; `sha`
     is the file's hash taken before anything of it was read, `prefetch` the thread that prepares
-    it and `person_ids` the feed's dim_person ids (ingest_feed)."""
+    it and `person_ids` the feed's dim_person ids (ingest_feed; with `prefetch`, that thread's)."""
     if person_ids is None:
         with PersonIds() as own:
             return load_file(zone, f, run_month, analyze, memo, sha, prefetch, own)
@@ -195,19 +195,18 @@ def load_file(
         target = versions.create_load_table(conn) if f.feed == "markings" else table
         read = loaded = rejected = 0
         read_sha = None
-        source = prefetch.take(f) if prefetch is not None else _prepare_file(zone, f, memo or CprMemo())
+        source = prefetch.take(f) if prefetch is not None else _prepare_file(zone, f, FeedMemo(person_ids, memo))
         try:
             with StagingCopy(conn, target, f, file_id) as out:
                 for item in source:
                     if item[0] == "end":
                         read_sha = item[1]
                         break
-                    _, rows_read, staged, persons, rejects = item
-                    staged["file_id"] = file_id
-                    if persons is not None:  # positions among the chunk's citizens → dim_person ids
-                        staged["person_id"] = person_ids.ids(persons)
+                    _, rows_read, staged, rejects = item
+                    at = staged.schema.get_field_index("file_id")
+                    staged = staged.set_column(at, "file_id", pa.repeat(pa.scalar(file_id, pa.int64()), staged.num_rows))
                     out.add(staged, rejects)
-                    read, loaded, rejected = read + rows_read, loaded + len(staged), rejected + len(rejects)
+                    read, loaded, rejected = read + rows_read, loaded + staged.num_rows, rejected + len(rejects)
         except _REFUSED as exc:
             raise file_problem(f, f"the warehouse refused a value ({type(exc).__name__}: {str(exc)[:300]})") from exc
         if read == 0 and not FEEDS[f.feed].empty_allowed:
@@ -258,8 +257,8 @@ def ingest_feed(feed: str, month: date, root: str | None = None) -> dict[str, ob
     with connect() as conn:
         loaded = set(conn.execute("select file_name, sha256 from ingest_file where feed = %s", (feed,)).fetchall())
     todo = [f for f in files if (f.name, hashes[f.uri]) not in loaded]
-    prefetch = _Prefetch(zone, todo, CprMemo()) if todo else None
-    person_ids = PersonIds()
+    person_ids = PersonIds()  # used by the prefetch thread alone
+    prefetch = _Prefetch(zone, todo, FeedMemo(person_ids)) if todo else None
     try:
         for f in files:
             ahead = prefetch if f in todo else None

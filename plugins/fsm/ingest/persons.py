@@ -1,39 +1,17 @@
 """The person dimension (issue 17 part 2): a CPR's person_key computed once, stored once in `dim_person`.
 
-A chunk's CPRs are dictionary-encoded with Arrow: the HMAC (fsm.cpr) and the birth date are computed
-for its distinct CPRs only (and once per feed: CprMemo), and each row keeps its position among them.
-The loader turns positions into `dim_person.person_id`s: keys it has not seen in this feed are
-inserted (`on conflict do nothing`) and their ids fetched. Those inserts commit at once, on their own
+The HMAC (fsm.cpr) and the birth date are computed once per distinct CPR of a feed's load (fsm.ingest.fast
+looks each chunk's distinct CPRs up and calls `ids_of` for the new ones only). Keys not seen in this feed
+are inserted (`on conflict do nothing`) and their ids fetched. Those inserts commit at once, on their own
 connection, apart from the file's transaction: loaders of different feeds never wait on each other's
 files, and a file that rolls back leaves at most a pseudonym and a birth date behind (no fact, no CPR).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
-import numpy as np
-import pandas as pd
-
-
-@dataclass(frozen=True)
-class ChunkPersons:
-    """The distinct citizens of a chunk: their person_keys and birth dates, and each row's position among them."""
-
-    keys: list[str]
-    birth_dates: list[date]
-    positions: np.ndarray  # int32, one per row
-
-
-def chunk_persons(cpr10: pd.Series, memo) -> ChunkPersons:
-    """`cpr10` (valid 10-digit CPRs) as positions into its distinct values; HMAC and birth date per distinct CPR."""
-    import pyarrow as pa
-
-    encoded = pa.array(cpr10.to_numpy(dtype=object), type=pa.string()).dictionary_encode()
-    distinct = encoded.dictionary.to_pylist()
-    positions = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-    return ChunkPersons(memo.keys(distinct), memo.birth_dates(distinct), positions)
+from fsm import cpr as cprmod
 
 
 class PersonIds:
@@ -43,13 +21,14 @@ class PersonIds:
         self._ids: dict[str, int] = {}
         self._conn = None
 
-    def ids(self, persons: ChunkPersons) -> np.ndarray:
-        """Each row's person_id (int32)."""
-        new = sorted({i for i, k in enumerate(persons.keys) if k not in self._ids}, key=persons.keys.__getitem__)
+    def ids_of(self, cpr10: list[str]) -> list[int]:
+        """The person_id of each valid 10-digit CPR: HMAC and birth date computed here, new citizens inserted."""
+        key = cprmod.pseudonym_key()
+        keys = [cprmod.person_key(c, key) for c in cpr10]
+        new = sorted({k: c for k, c in zip(keys, cpr10, strict=True) if k not in self._ids}.items())
         if new:
-            self._store([persons.keys[i] for i in new], [persons.birth_dates[i] for i in new])
-        lookup = np.fromiter((self._ids[k] for k in persons.keys), dtype=np.int32, count=len(persons.keys))
-        return lookup[persons.positions]
+            self._store([k for k, _ in new], [cprmod.birth_date(c) for _, c in new])
+        return [self._ids[k] for k in keys]
 
     def _store(self, keys: list[str], births: list[date]) -> None:
         if self._conn is None:

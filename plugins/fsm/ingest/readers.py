@@ -18,6 +18,8 @@ from datetime import time as dtime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fsm import cpr as cprmod
 from fsm.config import env_name, max_file_bytes, settings
@@ -48,9 +50,34 @@ def file_problem(f: LandingFile, problem: str) -> LandingError:
 
 @dataclass
 class RawTable:
-    frame: pd.DataFrame  # required columns as str + line_no (+ _raw, CPR masked, for CSV: see raw_rows)
+    """A chunk of a file: its required columns as Arrow text (stripped, '' for missing), each row's
+    physical line, for CSV the record as read with its CPR field masked (what a reject shows), and
+    the rows that could not be read at all."""
+
+    columns: dict[str, pa.Array]  # string, one per required column, in contract order
+    line_no: np.ndarray  # int64
+    raw: list[str] | None  # CSV only: see raw_rows
     rejects: list[tuple[int, str, str]]  # (line_no, reason, raw row)
     rows_read: int
+
+    def __len__(self) -> int:
+        return len(self.line_no)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The chunk as pandas object columns + line_no (+ _raw): what the row-reason checker reads."""
+        return self.take(None)
+
+    def take(self, rows: np.ndarray | None) -> pd.DataFrame:
+        """The rows at `rows` (positions; None: all) as a pandas frame with a fresh index."""
+        pick = (lambda a: a) if rows is None else (lambda a: a.take(pa.array(rows, pa.int64())))
+        data = {name: pick(arr).to_numpy(zero_copy_only=False).astype(object, copy=False) for name, arr in self.columns.items()}
+        n = len(self.line_no) if rows is None else len(rows)
+        frame = pd.DataFrame(data, index=range(n), dtype=object) if data else pd.DataFrame(index=range(n))
+        frame["line_no"] = self.line_no if rows is None else self.line_no[rows]
+        if self.raw is not None:
+            frame["_raw"] = self.raw if rows is None else [self.raw[i] for i in rows]
+        return frame
 
 
 def read_table(f: LandingFile, data: bytes) -> RawTable:
@@ -58,8 +85,10 @@ def read_table(f: LandingFile, data: bytes) -> RawTable:
     if not data:
         raise file_problem(f, "the file is empty (zero bytes)")
     parts = list(iter_chunks(f, io.BytesIO(data)))
-    frame = pd.concat([p.frame for p in parts], ignore_index=True)
-    return RawTable(frame, [r for p in parts for r in p.rejects], sum(p.rows_read for p in parts))
+    columns = {name: pa.concat_arrays([p.columns[name] for p in parts]) for name in parts[0].columns}
+    raws = None if parts[0].raw is None else [r for p in parts for r in p.raw]
+    line_no = np.concatenate([p.line_no for p in parts])
+    return RawTable(columns, line_no, raws, [r for p in parts for r in p.rejects], sum(p.rows_read for p in parts))
 
 
 def iter_chunks(f: LandingFile, stream, size: int | None = None, digest=None) -> Iterator[RawTable]:
@@ -235,10 +264,10 @@ def _iter_csv(f: LandingFile, stream, digest=None) -> Iterator[RawTable]:
 
 
 def _csv_chunk(cols, rows, line_nos, raws, rejects, rows_read) -> RawTable:
-    frame = pd.DataFrame(rows, columns=list(cols), dtype=object) if rows else pd.DataFrame(columns=list(cols), dtype=object)
-    frame["line_no"] = np.array(line_nos, dtype=np.int64)
-    frame["_raw"] = raws  # the record as read, its CPR field masked (what a reject shows)
-    return RawTable(frame, rejects, rows_read)
+    by_column = list(zip(*rows, strict=True)) if rows else [() for _ in cols]
+    columns = {name: pa.array(values, pa.string()) for name, values in zip(cols, by_column, strict=True)}
+    # raws: the record as read, its CPR field masked (what a reject shows)
+    return RawTable(columns, np.array(line_nos, dtype=np.int64), raws, rejects, rows_read)
 
 
 MAX_TEXT_LINES = 20
@@ -366,10 +395,10 @@ def _iter_parquet(f: LandingFile, stream) -> Iterator[RawTable]:
         seen += n
         if seen > limit:
             raise file_problem(f, f"more than {limit:,} rows: exceeds the input limit {env_name('max_file_rows')}={limit:,}")
-        data: dict[str, object] = {}
+        data: dict[str, pa.Array] = {}
         for name, pos in zip(cols, positions, strict=True):
             if pos is None:
-                data[name] = np.full(n, "", dtype=object)
+                data[name] = pa.repeat(pa.scalar("", pa.string()), n)
                 continue
             try:
                 data[name] = _arrow_text(batch.column(schema.names[pos]))
@@ -377,38 +406,37 @@ def _iter_parquet(f: LandingFile, stream) -> Iterator[RawTable]:
                 raise file_problem(
                     f, f"not a readable Parquet file (column {name}: {type(exc).__name__}: {str(exc)[:300]})"
                 ) from exc
-        frame = pd.DataFrame(data, index=range(n), dtype=object)  # object, not inferred as str and converted back
-        frame["line_no"] = np.arange(line, line + n, dtype=np.int64)
+        # No raw text here: a Parquet row has no text as read; `raw_rows` renders the rejected ones only.
+        yield RawTable(data, np.arange(line, line + n, dtype=np.int64), None, [], n)
         line += n
-        # No `_raw` here: a Parquet row has no text as read; `raw_rows` renders the rejected ones only.
-        yield RawTable(frame, [], n)
     if seen == 0:
-        yield RawTable(pd.DataFrame(columns=[*cols, "line_no"], dtype=object).astype({"line_no": np.int64}), [], 0)
+        yield RawTable({name: pa.array([], pa.string()) for name in cols}, np.zeros(0, np.int64), None, [], 0)
 
 
 _NEEDS_STRIP = r"^[^!-~]|[^!-~]$"  # a first or last character outside printable ASCII: str.strip() may change it
 
 
-def _arrow_text(arr) -> np.ndarray:
+def _arrow_text(arr) -> pa.Array:
     """A Parquet column as the text `_parquet_text` gives value by value (None -> '', text stripped),
-    vectorised for text columns: Arrow converts, and only values with an edge character that
-    `str.strip()` could remove go through Python."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
+    as Arrow text: Arrow converts text, integers, booleans and dates; only values with an
+    edge character that `str.strip()` could remove, and other types, go through Python."""
     kind = _arrow_kind(arr.type)
     if kind == "null":
-        return np.full(len(arr), "", dtype=object)
+        return pa.repeat(pa.scalar("", pa.string()), len(arr))
+    if kind == "bool":
+        return pc.fill_null(pc.if_else(arr, "1", "0").cast(pa.string()), "")
+    if kind in ("integer", "date"):  # str(int) and date.isoformat() are Arrow's own casts
+        return pc.fill_null(arr.cast(pa.string()), "")
     if kind not in ("string", "large_string", "dictionary"):
-        return np.array([_parquet_text(v) for v in arr.to_pylist()], dtype=object)
+        return pa.array([_parquet_text(v) for v in arr.to_pylist()], pa.string())
     if kind == "dictionary":
         arr = arr.dictionary_decode()
-    filled = pc.fill_null(arr.cast(pa.large_string()), "")
-    values = filled.to_numpy(zero_copy_only=False).astype(object, copy=False)
-    edge = np.flatnonzero(pc.match_substring_regex(filled, _NEEDS_STRIP).to_numpy(zero_copy_only=False))
-    for i in edge:
-        values[i] = values[i].strip()
-    return values
+    filled = pc.fill_null(arr, "") if arr.null_count else arr  # string or large_string, as stored
+    edge = pc.match_substring_regex(filled, _NEEDS_STRIP)
+    if not pc.any(edge).as_py():
+        return filled
+    stripped = [v.strip() for v in filled.filter(edge).to_pylist()]
+    return pc.replace_with_mask(filled, edge, pa.array(stripped, filled.type))
 
 
 def raw_rows(frame: pd.DataFrame, feed: str) -> list[str]:

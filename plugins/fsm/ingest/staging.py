@@ -6,30 +6,24 @@ import contextlib
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fsm import cpr as cprmod
 from fsm.contract import FEEDS
 from fsm.ingest.landing import LandingFile
-from fsm.ingest.persons import ChunkPersons, chunk_persons
 from fsm.ingest.readers import chunk_rows
-from fsm.ingest.validate import MAX_REASON_CHARS, CprMemo
+from fsm.ingest.validate import MAX_REASON_CHARS
 
 
-def staging_frame(
-    feed: str, ok: pd.DataFrame, f: LandingFile, file_id: int, memo: CprMemo | None = None
-) -> tuple[pd.DataFrame, ChunkPersons | None]:
-    """The rows in the staging table's columns, and the chunk's citizens (None for a feed without CPR).
-
-    person_id holds each row's position among the chunk's citizens until the loader maps it to
-    dim_person's ids (fsm.ingest.persons)."""
-    memo = memo or CprMemo()
+def staging_frame(feed: str, ok: pd.DataFrame, f: LandingFile, file_id: int) -> tuple[pd.DataFrame, list[str]]:
+    """The rows the row-reason checker passed, in the staging table's columns, and each row's 10-digit
+    CPR (empty for a feed without CPR). person_id is 0 until fsm.ingest.fast numbers the chunk's citizens."""
     out = pd.DataFrame(index=ok.index)
     out["file_id"] = file_id
     out["line_no"] = ok["line_no"]
-    persons = None
-    if "_cpr10" in ok:
-        persons = chunk_persons(ok["_cpr10"], memo)
-        out["person_id"] = persons.positions
+    cpr10: list[str] = ok["_cpr10"].tolist() if "_cpr10" in ok else []
+    out["person_id"] = 0
     if "kommune_kode" in ok:
         out["kommune_kode"] = ok["kommune_kode"].astype(int)
     if feed == "markings":
@@ -70,21 +64,10 @@ def staging_frame(
         out["programme"] = ok["programme"]
         out["grant_dkk"] = ok["grant"]
     cols = FEEDS[feed].staging_columns
-    return out[list(cols)], persons
+    return out[[c for c in cols if c in out]], cpr10
 
 
-def _python_values(s: pd.Series) -> list[object]:
-    """Plain Python values with None for every kind of missing (NaT, NaN, NA): what COPY needs."""
-    if pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
-        return s.tolist()
-    if isinstance(s.dtype, pd.DatetimeTZDtype):  # instants (registered_at)
-        return [None if v is pd.NaT else v.to_pydatetime() for v in s.tolist()]
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):  # a date column whose values are all missing
-        return [None if v is pd.NaT else v.date() for v in s.tolist()]
-    return [None if v is None or v is pd.NaT or v is pd.NA or (isinstance(v, float) and v != v) else v for v in s.tolist()]
-
-
-# How each staging column is typed in COPY's text format (anything else is text, escaped).
+# How each staging column is typed in Arrow and in COPY's text format (anything else is text, escaped).
 _INT_COLUMNS = {"file_id", "line_no", "person_id", "kommune_kode", "iso_week_no"}
 _DATE_COLUMNS = {
     "extract_date",
@@ -99,61 +82,92 @@ _BOOL_COLUMNS = {"introduktionsprogram", "subsidised", "su_eligible"}
 _UTC_COLUMNS = {"registered_at"}
 
 
-def _copy(conn, table: str, frame: pd.DataFrame) -> None:
-    """COPY the frame: as one block of COPY text built by Arrow (fast path), else row by row.
+def _arrow_type(name: str) -> pa.DataType:
+    if name in _INT_COLUMNS:
+        return pa.int64()
+    if name in _DATE_COLUMNS:
+        return pa.date32()
+    if name in _BOOL_COLUMNS:
+        return pa.bool_()
+    if name in _UTC_COLUMNS:
+        return pa.timestamp("us", "UTC")
+    return pa.large_string()
+
+
+def _from_pandas(name: str, s: pd.Series) -> pa.Array:
+    t = _arrow_type(name)
+    if name in _INT_COLUMNS:
+        return pa.array(s.to_numpy(dtype=np.int64), t)
+    if name in _DATE_COLUMNS and pd.api.types.is_datetime64_any_dtype(s.dtype):
+        s = s.dt.date
+    if name in _UTC_COLUMNS and isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert("UTC")
+    return pa.array(s, from_pandas=True).cast(t) if len(s) else pa.array([], t)
+
+
+def arrow_table(columns: dict[str, pa.Array] | pd.DataFrame) -> pa.Table:
+    """Staging columns as an Arrow table of one type per column (a pandas frame converted), ready for `copy_text`."""
+    if isinstance(columns, pd.DataFrame):
+        columns = {name: _from_pandas(name, columns[name]) for name in columns.columns}
+    return pa.table({name: arr.cast(_arrow_type(name)) for name, arr in columns.items()})
+
+
+def _copy(conn, table: str, rows: pa.Table) -> None:
+    """COPY the rows: as one block of COPY text built by Arrow (fast path), else row by row.
 
     Either way NULL stays NULL and text stays text: a value '\\N' is sent as '\\\\N', a tab,
     line break or backslash escaped, exactly as psycopg's write_row does."""
-    if frame.empty:
+    if not rows.num_rows:
         return
-    statement = f"copy {table} ({', '.join(frame.columns)}) from stdin"
-    payload = _copy_text(frame) if conn.info.encoding == "utf-8" else None
+    statement = f"copy {table} ({', '.join(rows.column_names)}) from stdin"
+    payload = copy_text(rows) if conn.info.encoding == "utf-8" else None
     with conn.cursor().copy(statement) as cp:
         if payload is not None:
             for i in range(0, len(payload), 1 << 20):
                 cp.write(payload[i : i + (1 << 20)])
             return
-        columns = [_python_values(frame[c]) for c in frame.columns]
-        for row in zip(*columns, strict=True):
+        for row in zip(*[rows.column(c).to_pylist() for c in rows.column_names], strict=True):
             cp.write_row(row)
 
 
 def _copy_text(frame: pd.DataFrame) -> memoryview | None:
-    """The frame in COPY's text format (UTF-8), or None when a column is not of a shape handled here."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    texts = []
+    """A pandas frame in COPY's text format (see `copy_text`), or None when a column is not of a shape handled here."""
     try:
-        for name in frame.columns:
-            s = frame[name]
-            if name in _INT_COLUMNS:
-                if not (pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
-                    return None
-                arr = pa.array(s.to_numpy(dtype=np.int64)).cast(pa.large_string())
-            elif name in _DATE_COLUMNS:
-                values = s.dt.date if pd.api.types.is_datetime64_any_dtype(s.dtype) else s
-                arr = pa.array(values, type=pa.date32(), from_pandas=True).cast(pa.large_string())
-            elif name in _BOOL_COLUMNS:
-                arr = pc.if_else(pa.array(s, type=pa.bool_(), from_pandas=True), "t", "f").cast(pa.large_string())
-            elif name in _UTC_COLUMNS:
-                if not isinstance(s.dtype, pd.DatetimeTZDtype):
-                    return None
-                stamps = pa.array(s.dt.tz_convert("UTC"))
-                arr = pc.binary_join_element_wise(pc.strftime(stamps, format="%Y-%m-%d %H:%M:%S"), "+00", "").cast(
-                    pa.large_string()
-                )
-            else:
-                arr = pa.array(s, type=pa.large_string(), from_pandas=True)
-                if pc.any(pc.match_substring_regex(arr, r"[\\\t\n\r]")).as_py():  # one pass finds whether to escape
-                    for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
-                        arr = pc.replace_substring(arr, char, escaped)
-            texts.append(pc.fill_null(arr.cast(pa.large_string()), "\\N"))
-        tab, newline, empty = (pa.scalar(c, pa.large_string()) for c in ("\t", "\n", ""))
-        lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*texts, tab), newline, empty)
-        block = pc.binary_join(pa.LargeListArray.from_arrays(pa.array([0, len(lines)], pa.int64()), lines), empty)
+        return copy_text(arrow_table(frame))
     except (pa.ArrowException, ValueError, TypeError, OverflowError):
         return None
+
+
+_ESCAPED = (b"\\", b"\t", b"\n", b"\r")
+
+
+def _may_need_escaping(arr: pa.Array) -> bool:
+    """Whether any value may hold a backslash, tab or line break: a scan of the column's character
+    buffer (it may hold bytes of values sliced away: then the values are escaped, which is right anyway)."""
+    data = arr.buffers()[2]
+    if data is None:
+        return False
+    raw = data.to_pybytes()
+    return any(c in raw for c in _ESCAPED)
+
+
+def copy_text(rows: pa.Table) -> memoryview:
+    """The rows in COPY's text format (UTF-8), rendered by Arrow."""
+    texts = []
+    for name in rows.column_names:
+        arr = rows.column(name).combine_chunks()
+        if name in _BOOL_COLUMNS:
+            arr = pc.if_else(arr, "t", "f")
+        elif name in _UTC_COLUMNS:  # UTC with '+00'; Arrow casts a zone-less timestamp 30× faster than a zoned one
+            arr = pc.binary_join_element_wise(arr.cast(pa.timestamp("us")).cast(pa.string()), "+00", "")
+        elif name not in _INT_COLUMNS and name not in _DATE_COLUMNS:
+            if _may_need_escaping(arr):
+                for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+                    arr = pc.replace_substring(arr, char, escaped)
+        texts.append(pc.fill_null(arr.cast(pa.large_string()), "\\N"))
+    tab, newline, empty = (pa.scalar(c, pa.large_string()) for c in ("\t", "\n", ""))
+    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*texts, tab), newline, empty)
+    block = pc.binary_join(pa.LargeListArray.from_arrays(pa.array([0, len(lines)], pa.int64()), lines), empty)
     return memoryview(block[0].as_buffer())
 
 
@@ -180,19 +194,19 @@ class StagingCopy:
         self._pause()
         _copy_rejects(self.conn, self.f, self.file_id, self.rejects)
 
-    def add(self, frame: pd.DataFrame, rejects: list[tuple[int, str, str]]) -> None:
-        if not frame.empty:
-            payload = _copy_text(frame) if self.conn.info.encoding == "utf-8" else None
-            if payload is None:  # a value of a shape the fast path does not handle: row by row
+    def add(self, rows: pa.Table, rejects: list[tuple[int, str, str]]) -> None:
+        if rows.num_rows:
+            if self.conn.info.encoding != "utf-8":  # COPY text is built as UTF-8: otherwise row by row
                 self._pause()
-                _copy(self.conn, self.table, frame)
+                _copy(self.conn, self.table, rows)
             else:
+                payload = copy_text(rows)
                 if self.cp is None:
                     from psycopg.copy import QueuedLibpqWriter
 
                     self.stack = contextlib.ExitStack()
                     cur = self.conn.cursor()
-                    statement = f"copy {self.table} ({', '.join(frame.columns)}) from stdin"
+                    statement = f"copy {self.table} ({', '.join(rows.column_names)}) from stdin"
                     self.cp = self.stack.enter_context(cur.copy(statement, writer=QueuedLibpqWriter(cur)))
                 for i in range(0, len(payload), 1 << 17):
                     self.cp.write(payload[i : i + (1 << 17)])

@@ -45,6 +45,33 @@ def _joined(values: pd.Series) -> str:
         return "|".join(map(str, items))
 
 
+def parse_dates(u: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """'YYYY-MM-DD' -> (timestamp or NaT, date); shared by the Arrow path (fsm.ingest.fast)."""
+    p = pd.to_datetime(u.where(u.str.fullmatch(r"\d{4}-\d{2}-\d{2}"), None), format="%Y-%m-%d", errors="coerce")
+    return p, p.dt.date
+
+
+def parse_months(u: pd.Series) -> pd.Series:
+    """'YYYY-MM' -> the month's first day as a timestamp, or NaT."""
+    return pd.to_datetime(u.where(u.str.fullmatch(r"\d{4}-\d{2}"), None), format="%Y-%m", errors="coerce")
+
+
+def parse_timestamps(u: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """ISO 8601 -> (UTC instant or NaT, local Copenhagen date); local time when no offset is given."""
+    has_offset = u.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True)
+    shaped = u.str.match(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?")
+    utc = pd.Series(pd.NaT, index=u.index, dtype="datetime64[us, UTC]")
+    naive_idx = u.index[shaped & ~has_offset]
+    aware_idx = u.index[shaped & has_offset]
+    if len(naive_idx):
+        naive = pd.to_datetime(u.loc[naive_idx], format="ISO8601", errors="coerce")
+        local = naive.dt.tz_localize("Europe/Copenhagen", ambiguous="NaT", nonexistent="NaT")
+        utc.loc[naive_idx] = local.dt.tz_convert("UTC")
+    if len(aware_idx):
+        utc.loc[aware_idx] = pd.to_datetime(u.loc[aware_idx], format="ISO8601", utc=True, errors="coerce")
+    return utc, utc.dt.tz_convert("Europe/Copenhagen").dt.date
+
+
 class CprMemo:
     """What is computed from a CPR, once per distinct value for a whole feed's load instead of once
     per file: the same citizens recur in every monthly file. Bounded: cleared past `limit` entries."""
@@ -53,8 +80,6 @@ class CprMemo:
         self.key = cprmod.pseudonym_key()
         self.limit = limit
         self._cpr10: dict[str, str | None] = {}
-        self._person: dict[str, str] = {}
-        self._born: dict[str, date] = {}
 
     def _lookup(self, values: pd.Series, memo: dict, fn: Callable) -> pd.Series:
         """`_each` over the distinct values of a column, spread back to every row."""
@@ -66,12 +91,9 @@ class CprMemo:
     def cpr10(self, values: pd.Series) -> pd.Series:
         return self._lookup(values, self._cpr10, cprmod.normalise)  # python-stdnum's rules, once per citizen
 
-    def keys(self, distinct: list[str]) -> list[str]:
-        """person_key (the HMAC) of each distinct CPR, computed once per feed."""
-        return self._each(distinct, self._person, lambda c: cprmod.person_key(c, self.key))
-
-    def birth_dates(self, distinct: list[str]) -> list[date]:
-        return self._each(distinct, self._born, cprmod.birth_date)
+    def cpr10_each(self, distinct: list[str]) -> list[str | None]:
+        """The 10-digit CPR (None: invalid) of each distinct value: the Arrow path's form of `cpr10`."""
+        return self._each(distinct, self._cpr10, cprmod.normalise)
 
     def _each(self, values: list[str], memo: dict, fn: Callable) -> list:
         """`fn` of each value, computed once per value for the feed's load (an invalid CPR's None is kept too)."""
@@ -146,12 +168,7 @@ class Checker:
 
     def date(self, col: str, optional: bool = False) -> pd.Series:
         s = self.df[col]
-
-        def parse(u: pd.Series) -> tuple[pd.Series, pd.Series]:
-            p = pd.to_datetime(u.where(u.str.fullmatch(r"\d{4}-\d{2}-\d{2}"), None), format="%Y-%m-%d", errors="coerce")
-            return p, p.dt.date
-
-        parsed, as_date = _per_unique(s, parse)
+        parsed, as_date = _per_unique(s, parse_dates)
         empty = s.eq("")
         if not optional:
             self.fail(empty, f"{col} is missing")
@@ -163,7 +180,7 @@ class Checker:
 
     def month(self, col: str) -> pd.Series:
         s = self.df[col]
-        parsed = pd.to_datetime(s.where(s.str.fullmatch(r"\d{4}-\d{2}"), None), format="%Y-%m", errors="coerce")
+        (parsed,) = _per_unique(s, lambda u: (parse_months(u),))
         self.fail(parsed.isna(), lambda d: f"unparsable {col} '" + d[col].str.slice(0, 30) + "' (expected YYYY-MM)")
         lo, hi = (pd.Timestamp(x) for x in PLAUSIBLE_DATES)
         self.fail(parsed.notna() & ((parsed < lo) | (parsed > hi)), lambda d: f"{col} '" + d[col] + "' outside 1990–2035")
@@ -172,22 +189,7 @@ class Checker:
     def timestamp(self, col: str) -> tuple[pd.Series, pd.Series]:
         """ISO 8601; local Copenhagen time when no offset is given. Returns (UTC instant, local date)."""
         s = self.df[col]
-
-        def parse(u: pd.Series) -> tuple[pd.Series, pd.Series]:
-            has_offset = u.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True)
-            shaped = u.str.match(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?")
-            utc = pd.Series(pd.NaT, index=u.index, dtype="datetime64[us, UTC]")
-            naive_idx = u.index[shaped & ~has_offset]
-            aware_idx = u.index[shaped & has_offset]
-            if len(naive_idx):
-                naive = pd.to_datetime(u.loc[naive_idx], format="ISO8601", errors="coerce")
-                local = naive.dt.tz_localize("Europe/Copenhagen", ambiguous="NaT", nonexistent="NaT")
-                utc.loc[naive_idx] = local.dt.tz_convert("UTC")
-            if len(aware_idx):
-                utc.loc[aware_idx] = pd.to_datetime(u.loc[aware_idx], format="ISO8601", utc=True, errors="coerce")
-            return utc, utc.dt.tz_convert("Europe/Copenhagen").dt.date
-
-        utc, local_date = _per_unique(s, parse)  # a snapshot repeats its timestamps: each distinct one parsed once
+        utc, local_date = _per_unique(s, parse_timestamps)  # a snapshot repeats its timestamps: each distinct one parsed once
         self.fail(s.eq(""), f"{col} is missing")
         self.fail(utc.isna(), lambda d: f"unparsable {col} '" + d[col].str.slice(0, 40) + "' (expected ISO 8601)")
         lo, hi = (pd.Timestamp(x, tz="Europe/Copenhagen") for x in PLAUSIBLE_DATES)

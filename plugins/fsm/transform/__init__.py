@@ -3,7 +3,9 @@
 Every run computes the as-of months from project start to M in one set-based pass (tranche
 status needs what each earlier month's own snapshot said, P5) and writes only the months it
 owns: M for a monthly run, all of them for a backfill. Month-by-month and backfill therefore
-produce identical rows, and running months out of order changes nothing.
+produce identical rows, and running months out of order changes nothing. A monthly run takes
+an earlier month's rows from the warehouse instead when its inputs are provably unchanged
+(fsm.transform.history).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from datetime import date
 from fsm import months
 from fsm.config import Rules, rules, settings
 from fsm.report.basis import fill_english
-from fsm.transform import manifest, run_log, what_if
+from fsm.transform import history, manifest, run_log, what_if
 from fsm.transform.run_log import RunInfo
-from fsm.warehouse import connect, sql_file
+from fsm.warehouse import connect, render_sql, sql_file
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +80,25 @@ def run_fsm2(
 def _run(prog: manifest.Programme, first: date, month: date, write_all_months: bool, run: RunInfo, r: Rules) -> dict[str, object]:
     programme = prog.name
     where_programme = f"programme = '{programme}' and " if prog.shared_marts else ""
-    write = list(months.month_range(first, month)) if write_all_months else [month]
-    params = {**r.sql_params(), "first_month": first, "last_month": month, "write_months": write}
+    every = list(months.month_range(first, month))
+    write = every if write_all_months else [month]
+    params = {**r.sql_params(), "first_month": first, "last_month": month, "write_months": write, "compute_months": every}
     timings: dict[str, float] = {}
     written: dict[str, int] = {}
     with connect() as conn:
         # Two runs of the same programme must not interleave their delete+insert (issue 9).
         lock = f"{programme.lower()}-marts" + (f"-what-if-{run.what_if}" if run.what_if else "")
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (lock,))
+        t0 = time.perf_counter()
+        official = run.what_if is None
+        now = history.fingerprints(conn, prog, params, every) if official else {}
+        reused = (
+            history.reusable(conn, prog, where_programme, now, month)
+            if official and not write_all_months and settings().reuse_history
+            else []
+        )
+        params["compute_months"] = [m for m in every if m not in set(reused)]
+        timings["history"] = round(time.perf_counter() - t0, 3)
         for model in prog.intermediates:
             t0 = time.perf_counter()
             conn.execute(f"create temp table {model} on commit drop as {sql_file(f'intermediate/{model}.sql', params)}")
@@ -94,6 +107,12 @@ def _run(prog: manifest.Programme, first: date, month: date, write_all_months: b
         for mart in prog.marts:
             t0 = time.perf_counter()
             conn.execute(f"create temp table {mart.name}_all on commit drop as {sql_file(f'marts/{mart.name}.sql', params)}")
+            if mart.history and reused:  # the earlier months whose inputs are unchanged, as written then
+                conn.execute(
+                    f"insert into {mart.name}_all ({mart.column_list}) select {mart.column_list} from {mart.name}"
+                    f" where {where_programme}as_of_month = any(%s) and {render_sql(mart.history_rows, params)}",
+                    (reused,),
+                )
             conn.execute(f"analyze {mart.name}_all")
             fill_english(conn, mart.name, write)  # the English basis/grant_source from the mart's facts (fsm.report.basis)
             cols = mart.column_list
@@ -117,10 +136,16 @@ def _run(prog: manifest.Programme, first: date, month: date, write_all_months: b
             timings[mart.name] = round(time.perf_counter() - t0, 3)
         snap = conn.execute("select snapshot_date from int_asof_months where as_of_month = %s", (month,)).fetchone()
         run_log.record(conn, programme, write, [mart.name for mart in prog.marts], r, run)
-    log.info("%s %s: wrote %s in %.1fs (%s)", programme, months.label(month), written, sum(timings.values()), timings)
+        if official:
+            history.record(conn, prog, where_programme, now, write)
+    log.info(
+        "%s %s: wrote %s in %.1fs, %d earlier as-of months reused (%s)",
+        programme, months.label(month), written, sum(timings.values()), len(reused), timings,
+    )  # fmt: skip
     return {
         "month": months.label(month),
         "months_written": len(write),
+        "months_reused": len(reused),
         "snapshot_date": snap[0].isoformat() if snap and snap[0] else None,
         "rows_written": written,
         "seconds": round(sum(timings.values()), 2),

@@ -14,6 +14,11 @@ from dataclasses import dataclass
 class Mart:
     name: str
     columns: tuple[str, ...]  # copied into the warehouse table; the first four order the insert
+    # later marts read its rows of earlier as-of months: a monthly run takes those from the warehouse when
+    # their inputs are unchanged (fsm.transform.history)
+    history: bool = False
+    # which of a reused month's stored rows: those a run computes for an as-of month it does not write
+    history_rows: str = "true"
 
     @property
     def column_list(self) -> str:
@@ -62,7 +67,9 @@ FSM1 = Programme(
                 "coverage_met",
                 "pjf_n",
                 "snapshot_date",
+                "accounted_n",  # V013: tranche 2 reads it for earlier months (P2)
             ),
+            history=True,
         ),
         Mart(
             "mart_activity_share",
@@ -76,6 +83,8 @@ FSM1 = Programme(
                 "share_pct",
                 "meets_threshold",
             ),
+            history=True,
+            history_rows="activity_month > (as_of_month - make_interval(months => {{ activity_months_running }}))::date",
         ),
         Mart(
             "mart_tranche_status",
@@ -119,6 +128,8 @@ FSM2 = Programme(
                 "active_n",
                 "share_pct",
             ),
+            history=True,
+            history_rows="activity_month = as_of_month",  # int_fsm2_pairs: its own month
         ),
         Mart(
             "mart_fsm2_requirement",
