@@ -92,8 +92,10 @@ def test_summary_line_and_profile_summary():
     m4 = LINE.match(line4)
     assert m4 and m4["steady_s"] == "n/a" and m4["fsm2_month_s"] is None
 
-    log = "INFO fsm.transform: FSM1 2019-12: wrote {'mart_x': 3} in 1.5s ({'int_a': 1.0, 'mart_x': 0.5})"
-    assert transform_models(log) == {"FSM1": {"seconds": 1.5, "models": {"int_a": 1.0, "mart_x": 0.5}}}
+    log = "INFO fsm.transform: FSM1 2019-12: wrote {'mart_x': 3} in 1.5s, 28 earlier as-of months reused ({'int_a': 1.0, 'mart_x': 0.5})"
+    assert transform_models(log) == {"FSM1": {"seconds": 1.5, "months_reused": 28, "models": {"int_a": 1.0, "mart_x": 0.5}}}
+    old = "INFO fsm.transform: FSM2 2021-12: wrote {'mart_x': 3} in 1.5s ({'int_a': 1.0})"  # before issue 17's reuse
+    assert transform_models(old) == {"FSM2": {"seconds": 1.5, "months_reused": 0, "models": {"int_a": 1.0}}}
 
 
 @pytest.mark.slow

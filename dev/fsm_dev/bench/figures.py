@@ -102,15 +102,17 @@ def goals_table(doc: dict) -> str:
     return "\n".join(lines)
 
 
-_TRANSFORM_LOG = re.compile(r"(FSM[12]) (\d{4}-\d{2}): wrote (\{.*?\}) in ([\d.]+)s \((\{.*?\})\)")
+_TRANSFORM_LOG = re.compile(
+    r"(FSM[12]) (\d{4}-\d{2}): wrote (\{.*?\}) in ([\d.]+)s(?:, (\d+) earlier as-of months reused)? \((\{.*?\})\)"
+)
 
 
 def transform_models(log_text: str) -> dict[str, dict]:
     """Seconds per SQL model of each programme's transform, from fsm.transform's log line."""
     out = {}
-    for prog, _month, _written, seconds, timings in _TRANSFORM_LOG.findall(log_text):
+    for prog, _month, _written, seconds, reused, timings in _TRANSFORM_LOG.findall(log_text):
         with contextlib.suppress(ValueError, SyntaxError):
-            out[prog] = {"seconds": float(seconds), "models": ast.literal_eval(timings)}
+            out[prog] = {"seconds": float(seconds), "months_reused": int(reused or 0), "models": ast.literal_eval(timings)}
     return out
 
 
