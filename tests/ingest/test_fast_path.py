@@ -150,3 +150,21 @@ def test_registers_and_allocations_alike():
 
 def test_an_empty_chunk_stages_nothing():
     assert _assert_same("ydelse", [_chunk("ydelse", [])]) == (0, 0)
+
+
+def test_the_feed_memo_computes_each_value_once_and_stays_bounded():
+    from fsm.ingest.fast import _Memo
+
+    calls: list[list[str]] = []
+
+    def fn(values: list[str]) -> tuple[list]:
+        calls.append(sorted(values))
+        return ([len(v) for v in values],)
+
+    memo = _Memo(fn, [pa.int64()], limit=3)
+    assert memo.lookup(pa.array(["a", "bb"]))[0].to_pylist() == [1, 2]
+    assert memo.lookup(pa.array(["bb", "ccc", "a"]))[0].to_pylist() == [2, 3, 1]
+    assert calls == [["a", "bb"], ["ccc"]]  # only what is new is computed
+    assert memo.lookup(pa.array(["dddd"]))[0].to_pylist() == [4]  # 4 values now: past the bound of 3
+    assert memo.lookup(pa.array(["a", "dddd"]))[0].to_pylist() == [1, 4]  # emptied first, then computed again
+    assert calls[2:] == [["dddd"], ["a", "dddd"]] and len(memo.at) == 2

@@ -66,14 +66,16 @@ class Prepared:
 class _Memo:
     """Values computed once per distinct raw value for a whole feed's load (the same citizens and
     registration times recur in every monthly file and snapshot): `fn` runs on a chunk's new values only;
-    the rest are found by one dict lookup each, in C (`map`)."""
+    the rest are found by one dict lookup each, in C (`map`). Bounded: emptied past `limit` values."""
 
-    def __init__(self, fn: Callable[[list[str]], Sequence[Sequence]], types: Sequence[pa.DataType]):
-        self.fn, self.types = fn, types
+    def __init__(self, fn: Callable[[list[str]], Sequence[Sequence]], types: Sequence[pa.DataType], limit: int = 2_000_000):
+        self.fn, self.types, self.limit = fn, types, limit
         self.at: dict[str, int] = {}  # raw value -> position in `values`
         self.values = [pa.array([], t) for t in types]
 
     def lookup(self, distinct: pa.Array) -> list[pa.Array]:
+        if len(self.at) > self.limit:
+            self.at, self.values = {}, [pa.array([], t) for t in self.types]
         raw = distinct.to_pylist()
         found = list(map(self.at.get, raw))
         if None in found:

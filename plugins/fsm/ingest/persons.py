@@ -37,22 +37,37 @@ class PersonIds:
             from fsm.warehouse import url
 
             self._conn = psycopg.connect(url(), autocommit=True)
-        # In key order, so that two loaders inserting the same new citizens never deadlock. A person staged
-        # before V011 without a benefit row has no birth date yet: it is filled here, before their rows are.
-        inserted = self._conn.execute(
-            "insert into dim_person (person_key, birth_date)"
-            " select k, b from unnest(%s::text[], %s::date[]) as u (k, b) order by k"
-            " on conflict (person_key) do nothing",
-            (keys, births),
-        ).rowcount
-        if inserted < len(keys):
+        # Keys and dates travel as one comma-joined text each (hex keys and ISO dates hold no comma): psycopg
+        # would adapt a list of 80,000 values one by one, every monthly run, for citizens mostly known already.
+        keys_text = ",".join(keys)
+        known = self._conn.execute(
+            "select person_key, person_id, birth_date is null from dim_person where person_key = any(string_to_array(%s, ','))",
+            (keys_text,),
+        ).fetchall()
+        self._ids.update((k, i) for k, i, _ in known)
+        undated = {k for k, _, no_birth in known if no_birth}
+        # A person staged before V011 without a benefit row has no birth date yet: it is filled here, before their rows are.
+        if undated:
+            pairs = [(k, b) for k, b in zip(keys, births, strict=True) if k in undated]
             self._conn.execute(
-                "update dim_person as p set birth_date = u.b from unnest(%s::text[], %s::date[]) as u (k, b)"
+                "update dim_person as p set birth_date = u.b"
+                " from unnest(string_to_array(%s, ','), string_to_array(%s, ',')::date[]) as u (k, b)"
                 " where p.person_key = u.k and p.birth_date is null",
-                (keys, births),
+                (",".join(k for k, _ in pairs), ",".join(b.isoformat() for _, b in pairs)),
             )
-        rows = self._conn.execute("select person_key, person_id from dim_person where person_key = any(%s)", (keys,))
-        self._ids.update(rows.fetchall())
+        new = [(k, b) for k, b in zip(keys, births, strict=True) if k not in self._ids]
+        if new:  # in key order, so that two loaders inserting the same new citizens never deadlock
+            new_keys = ",".join(k for k, _ in new)
+            self._conn.execute(
+                "insert into dim_person (person_key, birth_date)"
+                " select k, b from unnest(string_to_array(%s, ','), string_to_array(%s, ',')::date[]) as u (k, b) order by k"
+                " on conflict (person_key) do nothing",
+                (new_keys, ",".join(b.isoformat() for _, b in new)),
+            )
+            rows = self._conn.execute(
+                "select person_key, person_id from dim_person where person_key = any(string_to_array(%s, ','))", (new_keys,)
+            )
+            self._ids.update(rows.fetchall())
 
     def close(self) -> None:
         if self._conn is not None:
