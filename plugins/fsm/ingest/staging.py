@@ -18,7 +18,7 @@ from fsm.ingest.validate import MAX_REASON_CHARS
 
 def staging_frame(feed: str, ok: pd.DataFrame, f: LandingFile, file_id: int) -> tuple[pd.DataFrame, list[str]]:
     """The rows the row-reason checker passed, in the staging table's columns, and each row's 10-digit
-    CPR (empty for a feed without CPR). person_id is 0 until fsm.ingest.fast numbers the chunk's citizens."""
+    CPR (empty for a feed without CPR). person_id is 0 until fsm.ingest.fast sets dim_person's id."""
     out = pd.DataFrame(index=ok.index)
     out["file_id"] = file_id
     out["line_no"] = ok["line_no"]
@@ -128,14 +128,6 @@ def _copy(conn, table: str, rows: pa.Table) -> None:
             return
         for row in zip(*[rows.column(c).to_pylist() for c in rows.column_names], strict=True):
             cp.write_row(row)
-
-
-def _copy_text(frame: pd.DataFrame) -> memoryview | None:
-    """A pandas frame in COPY's text format (see `copy_text`), or None when a column is not of a shape handled here."""
-    try:
-        return copy_text(arrow_table(frame))
-    except (pa.ArrowException, ValueError, TypeError, OverflowError):
-        return None
 
 
 _ESCAPED = (b"\\", b"\t", b"\n", b"\r")
