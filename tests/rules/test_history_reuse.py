@@ -27,6 +27,14 @@ def _dump(wh, marts) -> list:
         return [conn.execute(f"select (to_jsonb(m))::text from {t} as m order by 1").fetchall() for t in marts]
 
 
+def _as_scheduled(wh, root, label: str, compute, marts) -> tuple[int, list]:
+    """Ingest what month `label` may see, then run it, as the scheduler does: (months reused, every mart row)."""
+    month = parse_month(label)
+    for feed in FEED_NAMES:
+        ingest_feed(feed, month, str(root))
+    return compute(month)["months_reused"], _dump(wh, marts)
+
+
 def _fsm1_sequence(wh, root, monkeypatch) -> tuple[list, list[int]]:
     sc = Scenario(root)
     sc.brutto(1).brutto(2).brutto(3, kommune=147).brutto(4)
@@ -48,11 +56,9 @@ def _fsm1_sequence(wh, root, monkeypatch) -> tuple[list, list[int]]:
         sc.write(label)
         if label == "2018-01":
             (root / "registers/tilbud/tilbud_2018-01.csv").unlink()
-        month = parse_month(label)
-        for feed in FEED_NAMES:
-            ingest_feed(feed, month, str(root))
-        reused.append(run_fsm1(month)["months_reused"])
-        dumps.append(_dump(wh, FSM1_MARTS))
+        n, dump = _as_scheduled(wh, root, label, run_fsm1, FSM1_MARTS)
+        reused.append(n)
+        dumps.append(dump)
     return dumps, reused
 
 
@@ -91,11 +97,9 @@ def _fsm2_sequence(wh, root) -> tuple[list, list[int]]:
         if label == "2019-05":  # a corrected March benefit file: citizen 4 was in the target group too
             sc.benefits(4, "2019-W10", "2019-W13")
         sc.write(label, first="2019-01")
-        month = parse_month(label)
-        for feed in FEED_NAMES:
-            ingest_feed(feed, month, str(root))
-        reused.append(run_fsm2(month)["months_reused"])
-        dumps.append(_dump(wh, FSM2_MARTS))
+        n, dump = _as_scheduled(wh, root, label, run_fsm2, FSM2_MARTS)
+        reused.append(n)
+        dumps.append(dump)
     return dumps, reused
 
 
