@@ -222,7 +222,7 @@ def test_arrow_copy_text_stores_exactly_what_write_row_stores(wh):
     NULL stays NULL, '' stays '', a literal backslash-N stays text, tabs, line breaks and backslashes survive."""
     import datetime as dt
 
-    from fsm.ingest.staging import arrow_table, copy_text
+    from fsm.ingest.staging import _copy_rows, arrow_table, copy_text
 
     tricky = ["\\N", "", "a\tb", "line\nbreak\r\n", "back\\slash", "\\", "æøå ✓", "end\\"]
     n = len(tricky)
@@ -250,10 +250,7 @@ def test_arrow_copy_text_stores_exactly_what_write_row_stores(wh):
         conn.execute(f"create temp table slow {ddl}")
         with conn.cursor().copy(f"copy fast ({cols}) from stdin") as cp:
             cp.write(payload)
-        with conn.cursor().copy(f"copy slow ({cols}) from stdin") as cp:
-            rows = arrow_table(frame)  # the row-by-row fallback's values (a connection that is not UTF-8)
-            for row in zip(*[rows.column(c).to_pylist() for c in rows.column_names], strict=True):
-                cp.write_row(row)
+        _copy_rows(conn, "slow", arrow_table(frame))  # the fallback for a connection that is not UTF-8: write_row
         fast = conn.execute(f"select {cols} from fast order by line_no").fetchall()
         slow = conn.execute(f"select {cols} from slow order by line_no").fetchall()
     assert fast == slow

@@ -35,7 +35,20 @@ def _as_scheduled(wh, root, label: str, compute, marts) -> tuple[int, list]:
     return compute(month)["months_reused"], _dump(wh, marts)
 
 
+def _both_ways(wh, tmp_path, monkeypatch, sequence) -> list[int]:
+    """`sequence` with reuse, then again into an emptied warehouse recomputing every month: every mart row of
+    every step equal. Returns the months reused at each step of the first."""
+    with_reuse, reused = sequence(wh, tmp_path / "a", monkeypatch)
+    empty_warehouse()
+    monkeypatch.setenv("FSM_REUSE_HISTORY", "false")
+    recomputed, none = sequence(wh, tmp_path / "b", monkeypatch)
+    assert none == [0] * len(reused)
+    assert with_reuse == recomputed
+    return reused
+
+
 def _fsm1_sequence(wh, root, monkeypatch) -> tuple[list, list[int]]:
+    monkeypatch.delenv("FSM_RULE_ACTIVITY_THRESHOLD_PCT", raising=False)  # the rules as they stand until March
     sc = Scenario(root)
     sc.brutto(1).brutto(2).brutto(3, kommune=147).brutto(4)
     sc.mark("g1", 1, "FSM_GR1", "2017-09-04").mark("g2", 2, "FSM_GR1", "2017-09-04")
@@ -63,17 +76,11 @@ def _fsm1_sequence(wh, root, monkeypatch) -> tuple[list, list[int]]:
 
 
 def test_P5_fsm1_reusing_unchanged_months_writes_what_recomputing_every_month_writes(wh, tmp_path, monkeypatch):
-    with_reuse, reused = _fsm1_sequence(wh, tmp_path / "a", monkeypatch)
+    reused = _both_ways(wh, tmp_path, monkeypatch, _fsm1_sequence)
     # Aug 0; Sep–Nov all earlier months; Dec only Aug (the corrected September file is in force for Sep–Nov);
     # Jan Aug and Dec (Sep–Nov were stored as their own runs saw them, without the correction); Feb the same
     # (January's late offers and its snapshot redelivered); Mar none (the threshold changed).
     assert reused == [0, 1, 2, 3, 1, 2, 2, 0]
-    monkeypatch.delenv("FSM_RULE_ACTIVITY_THRESHOLD_PCT")
-    empty_warehouse()
-    monkeypatch.setenv("FSM_REUSE_HISTORY", "false")
-    recomputed, none = _fsm1_sequence(wh, tmp_path / "b", monkeypatch)
-    assert none == [0] * 8
-    assert with_reuse == recomputed
     # the corrected September hours reached December's run: citizen 1 active in September (of 2 in group 1)
     with wh.connect() as conn:
         sep = conn.execute(
@@ -84,7 +91,7 @@ def test_P5_fsm1_reusing_unchanged_months_writes_what_recomputing_every_month_wr
     assert sep == [("2017-11", 0, 2), ("2017-12", 1, 2)]
 
 
-def _fsm2_sequence(wh, root) -> tuple[list, list[int]]:
+def _fsm2_sequence(wh, root, monkeypatch) -> tuple[list, list[int]]:
     sc = Scenario(root)
     for p in (1, 2, 3):
         sc.benefits(p, "2019-W01", "2019-W22")
@@ -104,15 +111,10 @@ def _fsm2_sequence(wh, root) -> tuple[list, list[int]]:
 
 
 def test_P5_fsm2_reusing_unchanged_months_writes_what_recomputing_every_month_writes(wh, tmp_path, monkeypatch):
-    with_reuse, reused = _fsm2_sequence(wh, tmp_path / "a")
+    reused = _both_ways(wh, tmp_path, monkeypatch, _fsm2_sequence)
     # Jan 0, Feb 1, Mar 2; Apr: Jan only (the corrected February file is in force for Feb and Mar);
     # May: Jan only (Feb and Mar stored without it; March's target group changed with its benefit file).
     assert reused == [0, 1, 2, 1, 1]
-    empty_warehouse()
-    monkeypatch.setenv("FSM_REUSE_HISTORY", "false")
-    recomputed, none = _fsm2_sequence(wh, tmp_path / "b")
-    assert none == [0] * 5
-    assert with_reuse == recomputed
     # the corrected March benefits reached May's run: citizen 4 in March's target group
     with wh.connect() as conn:
         march = conn.execute(

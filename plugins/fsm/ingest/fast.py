@@ -207,6 +207,11 @@ def _date(r: _Rows, name: str, optional: bool = False) -> pa.Array:
     return value
 
 
+def _period(r: _Rows) -> dict[str, pa.Array]:
+    """start_date (required) and end_date (optional), as markings and offers carry them."""
+    return {"start_date": _date(r, "start_date"), "end_date": _date(r, "end_date", optional=True)}
+
+
 def _marking_ids(r: _Rows, seen_ids: dict[str, int]) -> None:
     """Required, and neither repeated in the chunk nor seen in an earlier chunk (those go to the checker)."""
     ids = r.col["marking_id"]
@@ -237,8 +242,7 @@ def _shape(feed: str, r: _Rows, f: LandingFile, memo: FeedMemo, seen_ids: dict[s
             extract_date=f.period,
             marking_id=c["marking_id"],
             marking_code=c["marking_code"],
-            start_date=_date(r, "start_date"),
-            end_date=_date(r, "end_date", optional=True),
+            **_period(r),
             registered_at=utc,
             registered_date=local,
             fritagelse_aarsag=masked,
@@ -273,8 +277,7 @@ def _shape(feed: str, r: _Rows, f: LandingFile, memo: FeedMemo, seen_ids: dict[s
             delivery_month=f.period,
             tilbud_id=c["tilbud_id"],
             tilbud_type=c["tilbud_type"],
-            start_date=_date(r, "start_date"),
-            end_date=_date(r, "end_date", optional=True),
+            **_period(r),
         )
     elif feed in ("timer", "uddannelse"):
         _cpr(r, memo)

@@ -112,20 +112,10 @@ def arrow_table(columns: dict[str, pa.Array] | pd.DataFrame) -> pa.Table:
     return pa.table({name: arr.cast(_arrow_type(name)) for name, arr in columns.items()})
 
 
-def _copy(conn, table: str, rows: pa.Table) -> None:
-    """COPY the rows: as one block of COPY text built by Arrow (fast path), else row by row.
-
-    Either way NULL stays NULL and text stays text: a value '\\N' is sent as '\\\\N', a tab,
-    line break or backslash escaped, exactly as psycopg's write_row does."""
-    if not rows.num_rows:
-        return
-    statement = f"copy {table} ({', '.join(rows.column_names)}) from stdin"
-    payload = copy_text(rows) if conn.info.encoding == "utf-8" else None
-    with conn.cursor().copy(statement) as cp:
-        if payload is not None:
-            for i in range(0, len(payload), 1 << 20):
-                cp.write(payload[i : i + (1 << 20)])
-            return
+def _copy_rows(conn, table: str, rows: pa.Table) -> None:
+    """COPY the rows one by one through psycopg's write_row: for a connection whose encoding is not UTF-8
+    (`copy_text` builds UTF-8). NULL stays NULL and text stays text, as in `copy_text`."""
+    with conn.cursor().copy(f"copy {table} ({', '.join(rows.column_names)}) from stdin") as cp:
         for row in zip(*[rows.column(c).to_pylist() for c in rows.column_names], strict=True):
             cp.write_row(row)
 
@@ -190,7 +180,7 @@ class StagingCopy:
         if rows.num_rows:
             if self.conn.info.encoding != "utf-8":  # COPY text is built as UTF-8: otherwise row by row
                 self._pause()
-                _copy(self.conn, self.table, rows)
+                _copy_rows(self.conn, self.table, rows)
             else:
                 payload = copy_text(rows)
                 if self.cp is None:

@@ -81,28 +81,23 @@ class CprMemo:
         self.limit = limit
         self._cpr10: dict[str, str | None] = {}
 
-    def _lookup(self, values: pd.Series, memo: dict, fn: Callable) -> pd.Series:
-        """`_each` over the distinct values of a column, spread back to every row."""
+    def cpr10(self, values: pd.Series) -> pd.Series:
+        """`cpr10_each` over the distinct values of a column, spread back to every row."""
         codes, uniq = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
-        found = self._each(list(uniq), memo, fn)
+        found = self.cpr10_each(list(uniq))
         out = np.array(found or [None], dtype=object)[codes if len(uniq) else np.zeros(0, dtype=np.intp)]
         return pd.Series(out, index=values.index, dtype=object)
 
-    def cpr10(self, values: pd.Series) -> pd.Series:
-        return self._lookup(values, self._cpr10, cprmod.normalise)  # python-stdnum's rules, once per citizen
-
     def cpr10_each(self, distinct: list[str]) -> list[str | None]:
-        """The 10-digit CPR (None: invalid) of each distinct value: the Arrow path's form of `cpr10`."""
-        return self._each(distinct, self._cpr10, cprmod.normalise)
-
-    def _each(self, values: list[str], memo: dict, fn: Callable) -> list:
-        """`fn` of each value, computed once per value for the feed's load (an invalid CPR's None is kept too)."""
+        """The 10-digit CPR (None: invalid) of each value, by python-stdnum's rules, computed once per value
+        for the feed's load (an invalid CPR's None is kept too)."""
+        memo = self._cpr10
         if len(memo) > self.limit:
             memo.clear()
-        for v in values:
+        for v in distinct:
             if v not in memo:
-                memo[v] = fn(v)
-        return [memo[v] for v in values]
+                memo[v] = cprmod.normalise(v)
+        return [memo[v] for v in distinct]
 
 
 class Checker:
